@@ -1,0 +1,285 @@
+"""Shared text: find segments recurring near-verbatim across articles, classify them and strip them.
+
+Steps, each a function below: split articles into segments (non-empty lines) → group segments
+that are the same text (exact key, then MinHash LSH over character shingles, verified by exact
+Jaccard) → describe each group (how many articles, where it stands, how related its articles
+are) → classify it as headline, boilerplate or syndicated → strip headlines and boilerplate.
+"""
+
+import dataclasses
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import xxhash
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from newsfold.config import MinHashConfig, SharedTextConfig
+from newsfold.minhash import (
+    MinHasher,
+    candidate_pairs,
+    char_shingles,
+    jaccard,
+    lsh_params,
+    text_fingerprints,
+)
+from newsfold.unionfind import connected_groups
+
+# Lines that announce themselves as site furniture. Matching one makes a shared segment
+# boilerplate whatever its articles are about: a copyright notice or a newsletter plug is
+# never the story's headline, even when every article carrying it is about one event.
+_BOILERPLATE_MARKERS = re.compile(
+    r"©|\(c\)\s*\d{4}|copyright|all rights reserved|subscribe|sign up|newsletter|read more|"
+    r"follow us|click here|cookie|advertisement|https?://|www\.",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.;:,]['\"’”)]?$")
+_KEY_JUNK = re.compile(r"[\W_]+", re.UNICODE)
+_LINE = re.compile(r"[^\n]+")
+
+
+@dataclasses.dataclass(frozen=True)
+class Segments:
+    """All candidate segments of a corpus, one row each (parallel arrays)."""
+
+    article: np.ndarray  # int64 index of the article
+    start: np.ndarray  # int64 character offsets in the article's normalised text
+    end: np.ndarray
+    is_edge: np.ndarray  # bool: the article's first or last segment
+    texts: list[str]  # the segment as it stands in the article
+    keys: list[str]  # lowercase alphanumeric key used for matching
+
+
+@dataclasses.dataclass(frozen=True)
+class SharedText:
+    """Result of the stage: shared segment occurrences, cleaned bodies, titles, story links."""
+
+    segment_id: list[str]  # one per occurrence
+    article: np.ndarray  # int64 article index per occurrence
+    text: list[str]
+    role: list[str]
+    start: np.ndarray
+    end: np.ndarray
+    n_articles: np.ndarray
+    cleaned_texts: list[str]
+    titles: list[str | None]  # given title, else the article's shared headline, else None
+    must_link: np.ndarray  # (m, 2) article pairs sharing a headline or syndicated passage
+
+
+def segment_key(text: str) -> str:
+    """The matching key of a segment: lowercase words joined by single spaces."""
+    return _KEY_JUNK.sub(" ", text.lower()).strip()
+
+
+def split_segments(texts: Sequence[str], config: SharedTextConfig) -> Segments:
+    """Split each article into lines; keep lines long enough to match, of multi-line articles."""
+    article, start, end, edge, seg_texts, keys = [], [], [], [], [], []
+    for i, text in enumerate(texts):
+        spans = [(m.start(), m.end()) for m in _LINE.finditer(text)]
+        if len(spans) < 2:  # a one-line article has no segment that isn't the article itself
+            continue
+        last = len(spans) - 1
+        for pos, (s, e) in enumerate(spans):
+            line = text[s:e]
+            key = segment_key(line)
+            if len(key) < config.min_chars:
+                continue
+            article.append(i)
+            start.append(s)
+            end.append(e)
+            edge.append(pos == 0 or pos == last)
+            seg_texts.append(line)
+            keys.append(key)
+    return Segments(
+        article=np.asarray(article, dtype=np.int64),
+        start=np.asarray(start, dtype=np.int64),
+        end=np.asarray(end, dtype=np.int64),
+        is_edge=np.asarray(edge, dtype=bool),
+        texts=seg_texts,
+        keys=keys,
+    )
+
+
+def group_segments(keys: Sequence[str], config: SharedTextConfig, minhash: MinHashConfig) -> np.ndarray:
+    """Label segments so that near-verbatim copies share a label (label = smallest member index).
+
+    Identical keys are grouped by hash first; MinHash LSH then runs over the distinct keys only,
+    and every candidate pair is verified by the exact Jaccard of its shingle sets.
+    """
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, first, inverse = np.unique(text_fingerprints(keys), axis=0, return_index=True, return_inverse=True)
+    distinct = [keys[i] for i in first]
+    shingles = char_shingles(distinct, config.char_ngram)
+    hasher = MinHasher(num_perm=config.num_perm, seed=minhash.seed)
+    bands, rows = lsh_params(config.threshold, config.num_perm)
+    pairs = candidate_pairs(hasher.signatures(shingles), bands, rows)
+    if len(pairs):
+        pairs = pairs[jaccard(shingles, pairs) >= config.threshold]
+    distinct_label = connected_groups(len(distinct), pairs)
+    # Back to segments: label each segment by the smallest segment index in its group.
+    group_of_segment = distinct_label[inverse.ravel()]
+    smallest = np.full(len(distinct), n, dtype=np.int64)
+    np.minimum.at(smallest, group_of_segment, np.arange(n, dtype=np.int64))
+    return smallest[group_of_segment]
+
+
+def _relatedness(texts: Sequence[str], member_article: np.ndarray, member_group: np.ndarray) -> np.ndarray:
+    """Mean pairwise cosine of the TF-IDF vectors of each group's articles (one value per group).
+
+    Uses ||sum v||² = n + Σ_{i≠j} v_i·v_j for unit vectors, so the cost is linear in members.
+    """
+    articles = np.unique(member_article)
+    vectorizer = TfidfVectorizer(
+        lowercase=True, stop_words="english", sublinear_tf=True, min_df=1, dtype=np.float32
+    )
+    try:
+        x = vectorizer.fit_transform([texts[i] for i in articles])
+    except ValueError:  # every text was stop words or empty
+        return np.zeros(member_group.max() + 1 if len(member_group) else 0)
+    row_of_article = np.searchsorted(articles, member_article)
+    n_groups = int(member_group.max()) + 1
+    incidence = sp.csr_matrix(
+        (np.ones(len(member_group), dtype=np.float32), (member_group, row_of_article)),
+        shape=(n_groups, len(articles)),
+    )
+    sums = incidence @ x
+    sq_norm = np.asarray(sums.multiply(sums).sum(axis=1)).ravel()
+    counts = np.asarray(incidence.sum(axis=1)).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = (sq_norm - counts) / (counts * (counts - 1))
+    return np.where(counts > 1, mean, 0.0)
+
+
+def classify_groups(
+    group_texts: Sequence[str],
+    n_articles: np.ndarray,
+    edge_share: np.ndarray,
+    relatedness: np.ndarray,
+    config: SharedTextConfig,
+) -> list[str]:
+    """Give each shared group a role.
+
+    - boilerplate: its articles are unrelated to each other (a footer across stories), or the
+      line reads as site furniture (copyright, newsletter, "read more"), or it is a short line
+      inside related articles (too short to be a quoted passage);
+    - headline: short, not a sentence, standing first or last in its articles, which are related;
+    - syndicated: a longer passage shared by related articles (a quote, wire copy): kept.
+    """
+    roles = []
+    for text, rel, edge in zip(group_texts, relatedness, edge_share, strict=True):
+        words = len(text.split())
+        title_like = words <= config.headline_max_words and not _SENTENCE_END.search(text)
+        if _BOILERPLATE_MARKERS.search(text) or rel < config.related_cosine:
+            roles.append("boilerplate")
+        elif title_like and edge >= 0.5:
+            roles.append("headline")
+        elif words >= config.syndicated_min_words:
+            roles.append("syndicated")
+        else:
+            roles.append("boilerplate")
+    return roles
+
+
+def find_shared_text(
+    texts: Sequence[str],
+    titles: Sequence[str | None],
+    config: SharedTextConfig,
+    minhash: MinHashConfig,
+) -> SharedText:
+    """Find, classify and strip shared segments of a corpus of normalised article texts."""
+    segments = split_segments(texts, config)
+    label = group_segments(segments.keys, config, minhash)
+    # A group is shared when it spans at least two distinct articles.
+    pair_keys = np.unique(np.stack([label, segments.article], axis=1), axis=0) if len(label) else None
+    if pair_keys is None or len(pair_keys) == 0:
+        return _nothing_shared(texts, titles)
+    group_ids, articles_per_group = np.unique(pair_keys[:, 0], return_counts=True)
+    shared_groups = group_ids[articles_per_group >= 2]
+    is_shared = np.isin(label, shared_groups)
+    if not is_shared.any():
+        return _nothing_shared(texts, titles)
+    occ = np.flatnonzero(is_shared)
+    occ_label = label[occ]
+    # Dense group numbering 0..g-1 in order of the representative (smallest) segment index.
+    reps, group = np.unique(occ_label, return_inverse=True)
+    group = group.ravel()
+    occ_article = segments.article[occ]
+    group_article = np.unique(np.stack([group, occ_article], axis=1), axis=0)
+    n_articles = np.bincount(group_article[:, 0], minlength=len(reps)).astype(np.int64)
+    edge_share = np.bincount(group, weights=segments.is_edge[occ], minlength=len(reps)) / np.bincount(
+        group, minlength=len(reps)
+    )
+    relatedness = _relatedness(texts, occ_article, group)
+    rep_texts = [segments.texts[r] for r in reps]
+    roles = classify_groups(rep_texts, n_articles, edge_share, relatedness, config)
+    segment_ids = [f"seg_{xxhash.xxh3_64_hexdigest(segments.keys[r].encode())}" for r in reps]
+
+    occ_role = [roles[g] for g in group]
+    strip = np.array([r != "syndicated" for r in occ_role], dtype=bool)
+    cleaned = list(texts)
+    new_titles = list(titles)
+    # Per article: cut the stripped spans, and take the first shared headline as the title.
+    order = np.lexsort((segments.start[occ], occ_article))
+    for article_idx, idx in _runs(occ_article[order], order):
+        text = texts[article_idx]
+        cut = [(int(segments.start[occ[i]]), int(segments.end[occ[i]])) for i in idx if strip[i]]
+        if cut:
+            body = _cut_spans(text, cut)
+            cleaned[article_idx] = body if body else text
+        if new_titles[article_idx] is None:
+            heads = [segments.texts[occ[i]] for i in idx if occ_role[i] == "headline"]
+            if heads:
+                new_titles[article_idx] = heads[0]
+    linking = np.array([roles[g] in ("headline", "syndicated") for g in group], dtype=bool)
+    must_link = _star_pairs(group[linking], occ_article[linking])
+    return SharedText(
+        segment_id=[segment_ids[g] for g in group],
+        article=occ_article,
+        text=[segments.texts[i] for i in occ],
+        role=occ_role,
+        start=segments.start[occ],
+        end=segments.end[occ],
+        n_articles=n_articles[group],
+        cleaned_texts=cleaned,
+        titles=new_titles,
+        must_link=must_link,
+    )
+
+
+def _nothing_shared(texts: Sequence[str], titles: Sequence[str | None]) -> SharedText:
+    empty = np.zeros(0, dtype=np.int64)
+    return SharedText([], empty, [], [], empty, empty, empty, list(texts), list(titles), empty.reshape(0, 2))
+
+
+def _runs(keys: np.ndarray, values: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Split ``values`` (sorted by ``keys``) into runs of equal key."""
+    if len(keys) == 0:
+        return []
+    bounds = np.flatnonzero(np.diff(keys)) + 1
+    return [(int(k[0]), v) for k, v in zip(np.split(keys, bounds), np.split(values, bounds), strict=True)]
+
+
+def _cut_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """Remove line spans from text and tidy the blank lines they leave behind."""
+    parts, pos = [], 0
+    for s, e in sorted(spans):
+        parts.append(text[pos:s])
+        pos = e
+    parts.append(text[pos:])
+    return re.sub(r"\n{3,}", "\n\n", "".join(parts)).strip()
+
+
+def _star_pairs(group: np.ndarray, article: np.ndarray) -> np.ndarray:
+    """Link every article of a group to the group's first article (enough for connectivity)."""
+    if len(group) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    order = np.lexsort((article, group))
+    g, a = group[order], article[order]
+    first = np.r_[True, g[1:] != g[:-1]]
+    head = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
+    pairs = np.stack([a[head], a], axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(np.sort(pairs, axis=1), axis=0)

@@ -1,0 +1,79 @@
+import shutil
+
+import pyarrow.compute as pc
+import pytest
+
+from newsfold import pipeline, store
+
+SEED_HEADLINE = "Targets under review and NHS legislation open to change - PM"
+
+
+@pytest.fixture(scope="module")
+def seeds_output(tmp_path_factory):
+    from conftest import shared_path
+
+    seeds = shared_path("seeds")
+    out = tmp_path_factory.mktemp("seeds_out")
+    report = pipeline.run(seeds, out)
+    return out, report
+
+
+def test_seeds_are_one_story_two_articles_not_duplicates(seeds_output):
+    out, report = seeds_output
+    articles = store.read_table(out, "articles").to_pylist()
+    assert len(articles) == 2
+    assert len({a["story_id"] for a in articles}) == 1
+    assert len({a["duplicate_group"] for a in articles}) == 2
+    assert all(a["is_canonical"] and a["duplicate_of"] is None for a in articles)
+    assert report.counts["stories"] == 1 and report.counts["quarantined"] == 0
+
+
+def test_seed_headline_is_shared_stripped_and_the_title(seeds_output):
+    out, _ = seeds_output
+    articles = store.read_table(out, "articles").to_pylist()
+    shared = store.read_table(out, "shared_text").to_pylist()
+    headline_rows = [s for s in shared if s["text"] == SEED_HEADLINE]
+    assert {s["article_id"] for s in headline_rows} == {a["article_id"] for a in articles}
+    assert {s["role"] for s in headline_rows} == {"headline"}
+    assert {s["n_articles"] for s in headline_rows} == {2}
+    for article in articles:
+        assert SEED_HEADLINE not in article["text"]
+        assert article["title"] == SEED_HEADLINE
+        assert article["text"].startswith("•")
+    stories = store.read_table(out, "stories").to_pylist()
+    assert [s["headline"] for s in stories] == [SEED_HEADLINE]
+
+
+def test_rerun_produces_the_same_rows(seeds_output, tmp_path):
+    out, _ = seeds_output
+    from conftest import shared_path
+
+    again = tmp_path / "again"
+    pipeline.run(shared_path("seeds"), again)
+    for name in ("articles", "stories", "shared_text", "quarantine"):
+        assert store.read_table(out, name).equals(store.read_table(again, name)), name
+
+
+def test_bad_files_are_quarantined_and_good_articles_written(tmp_path, seeds_dir):
+    raw = tmp_path / "raw"
+    shutil.copytree(seeds_dir, raw)
+    (raw / "broken.json").write_text('{"text": "unterminated')
+    (raw / "empty.txt").write_bytes(b"")
+    (raw / "blob.txt").write_bytes(bytes(range(256)) * 4)
+    report = pipeline.run(raw, tmp_path / "out")
+    assert report.counts["articles"] == 2
+    quarantine = store.read_table(tmp_path / "out", "quarantine")
+    assert set(quarantine.column("source_file").to_pylist()) == {"broken.json", "empty.txt", "blob.txt"}
+    assert pc.all(pc.greater(pc.utf8_length(quarantine.column("reason")), 0)).as_py()
+
+
+def test_missing_input_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="input directory not found"):
+        pipeline.run(tmp_path / "nope", tmp_path / "out")
+
+
+def test_empty_input_writes_an_empty_typed_dataset(tmp_path):
+    (tmp_path / "raw").mkdir()
+    report = pipeline.run(tmp_path / "raw", tmp_path / "out")
+    assert report.counts["articles"] == 0
+    assert store.read_table(tmp_path / "out", "articles").num_rows == 0
