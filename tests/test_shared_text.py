@@ -38,7 +38,7 @@ Shipping lines diverted two container vessels to neighbouring ports as the strik
 
 {FOOTER}"""
 
-FLOOD = f"""Heavy rain flooded the lower town of Brisk overnight, forcing two hundred residents from their homes.
+FLOOD = f"""Heavy rain flooded the lower town of Brisk overnight, forcing two hundred residents out.
 
 Firefighters used boats to reach elderly residents stranded on upper floors near the river Lent.
 
@@ -79,7 +79,7 @@ def test_headline_boilerplate_and_syndicated_are_told_apart():
 
 def test_headline_and_boilerplate_are_stripped_syndicated_kept():
     result = run()
-    for i, text in enumerate(result.cleaned_texts):
+    for text in result.cleaned_texts:
         assert HEADLINE not in text
         assert FOOTER not in text
         assert text == text.strip() and "\n\n\n" not in text
@@ -121,7 +121,9 @@ def test_nothing_shared_leaves_texts_alone():
 
 
 def test_single_line_articles_have_no_segments():
-    segments = split_segments(["one line only, a snippet", "another one-line snippet here"], SharedTextConfig())
+    segments = split_segments(
+        ["one line only, a snippet", "another one-line snippet here"], SharedTextConfig()
+    )
     assert segments.texts == []
 
 

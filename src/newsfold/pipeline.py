@@ -89,24 +89,7 @@ def ingest_batch(raw_dir: Path, files: Sequence[str], config: PipelineConfig) ->
 
 def merge_batches(results: Sequence[ingest.IngestResult]) -> ingest.IngestResult:
     """Concatenate batch results in order; an id seen in an earlier batch is quarantined."""
-    articles: list[Article] = []
-    quarantine: list[QuarantineRecord] = []
-    first_file: dict[str, str] = {}
-    for result in results:
-        quarantine.extend(result.quarantine)
-        for article in result.articles:
-            seen = first_file.setdefault(article.article_id, article.source_file)
-            if seen != article.source_file:
-                quarantine.append(
-                    QuarantineRecord(
-                        article.source_file,
-                        f'duplicate article_id "{article.article_id}" (first seen in {seen})',
-                        article.text[:2000],
-                    )
-                )
-                continue
-            articles.append(article)
-    return ingest.IngestResult(articles=articles, quarantine=quarantine)
+    return ingest.merge_results(results)
 
 
 def _stable_id(prefix: str, key: str) -> str:
@@ -165,11 +148,15 @@ def analyse(articles: Sequence[Article], config: PipelineConfig) -> Analysis:
     )
     frame["is_canonical"] = dups.is_canonical
     frame["duplicate_group"] = [_stable_id("dup", ids[g]) for g in dups.group]
-    frame["duplicate_of"] = [None if c else ids[g] for c, g in zip(dups.is_canonical, dups.group, strict=True)]
+    frame["duplicate_of"] = [
+        None if c else ids[g] for c, g in zip(dups.is_canonical, dups.group, strict=True)
+    ]
     frame["published_month"] = published.dt.strftime("%Y-%m").fillna("unknown").to_numpy()
     stories, story_ids = _story_rows(frame, top_terms)
     frame["story_id"] = frame["story_label"].map(story_ids)
-    articles_table = pa.Table.from_pandas(frame[ARTICLES_SCHEMA.names], schema=ARTICLES_SCHEMA, preserve_index=False)
+    articles_table = pa.Table.from_pandas(
+        frame[ARTICLES_SCHEMA.names], schema=ARTICLES_SCHEMA, preserve_index=False
+    )
 
     shared_table = pa.table(
         {
@@ -200,11 +187,11 @@ def _story_rows(frame: pd.DataFrame, top_terms: dict[int, list[str]]) -> tuple[p
         first_published=("published_at", "min"),
         last_published=("published_at", "max"),
     )
-    headlines = grouped.apply(_headline, include_groups=False)
+    headlines = _headlines(frame, first)
     table = pa.table(
         {
             "story_id": [story_ids[int(label)] for label in agg.index],
-            "headline": [headlines[label] for label in agg.index],
+            "headline": [headlines.get(label) for label in agg.index],
             "n_articles": agg["n_articles"].to_numpy(dtype=np.int64),
             "first_published": agg["first_published"],
             "last_published": agg["last_published"],
@@ -215,15 +202,24 @@ def _story_rows(frame: pd.DataFrame, top_terms: dict[int, list[str]]) -> tuple[p
     return table, story_ids
 
 
-def _headline(story: pd.DataFrame) -> str | None:
-    """The story's most frequent title (ties: earliest article); else its first article's opening."""
-    titled = story.dropna(subset=["title"]).sort_values(["published_at", "article_id"], na_position="last")
-    if len(titled):
-        counts = titled["title"].value_counts(sort=False)
-        return str(counts.index[int(np.argmax(counts.to_numpy()))])
-    first = story.sort_values(["published_at", "article_id"], na_position="last").iloc[0]
-    opening = str(first["text"]).split("\n", 1)[0]
-    return opening[:HEADLINE_FALLBACK_CHARS] or None
+def _headlines(frame: pd.DataFrame, first: pd.DataFrame) -> dict[int, str | None]:
+    """Each story's most frequent title (ties: the earliest); untitled stories get the opening
+    line of their first article."""
+    titled = frame.dropna(subset=["title"])
+    counts = (
+        titled.groupby(["story_label", "title"], sort=False)
+        .agg(n=("article_id", "size"), first=("published_at", "min"), first_id=("article_id", "min"))
+        .reset_index()
+        .sort_values(["story_label", "n", "first", "first_id"], ascending=[True, False, True, True])
+        .drop_duplicates("story_label")
+    )
+    headlines: dict[int, str | None] = {
+        int(label): str(title) for label, title in zip(counts["story_label"], counts["title"], strict=True)
+    }
+    for label, text in zip(first["story_label"], first["text"], strict=True):
+        if int(label) not in headlines:
+            headlines[int(label)] = str(text).split("\n", 1)[0][:HEADLINE_FALLBACK_CHARS] or None
+    return headlines
 
 
 def versions() -> dict[str, str]:

@@ -99,7 +99,7 @@ def write_version(out_dir: Path, tables: Mapping[str, pa.Table], manifest: dict[
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _switch_current(out_dir, final)
-    _link_stable_names(out_dir, list(tables) + [MANIFEST])
+    _link_stable_names(out_dir, [*tables, MANIFEST])
     prune_versions(out_dir)
     return final
 

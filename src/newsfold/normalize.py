@@ -1,0 +1,182 @@
+"""Text normalisation: bytes to text, mojibake repair, Unicode NFC and whitespace (pure, idempotent)."""
+
+import codecs
+import re
+import unicodedata
+
+import charset_normalizer
+import ftfy
+from ftfy.badness import BADNESS_RE
+from ftfy.chardata import CONTROL_CHARS
+
+# Repair mojibake and strip invisible control characters, but leave correct text alone: no
+# uncurling of quotes, no ligature or full-width folding, no HTML unescaping.
+_FTFY_CONFIG = ftfy.TextFixerConfig(
+    unescape_html=False,
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    uncurl_quotes=False,
+    normalization="NFC",
+    explain=False,
+)
+
+# ftfy costs ~2 ms per 4 kB article, almost all of it in its mojibake heuristic (BADNESS_RE,
+# run on every line), so it only runs on text that could need it. Characters ftfy always acts on
+# (controls, C1, surrogates, the invisible characters it removes, and Œ/œ, which BADNESS_RE
+# flags on their own) send the text straight to ftfy, as do "Ã " and "Â " (mojibake of à and
+# NBSP). Every other BADNESS_RE match contains two adjacent non-ASCII characters (checked
+# exhaustively in the tests), so BADNESS_RE only runs around such pairs.
+_FTFY_TRIGGER_RE = re.compile(
+    "[" + "".join(re.escape(chr(c)) for c in sorted(CONTROL_CHARS)) + "\x80-\x9f\ud800-\udfffŒœ]"
+)
+_NON_ASCII_PAIR_RE = re.compile("[^\x00-\x7f][^\x00-\x7f]")  # twice as fast as [...]{2}
+# The longest BADNESS_RE match is 7 characters ("ГўВЂВ.x"), so a match containing a pair lies
+# within 7 characters of it.
+_MAX_BADNESS_MATCH = 7
+# ftfy can uncover new mojibake once the layout is normalised (a tab that becomes the space of
+# "Ã "); a few passes reach the fixed point that makes normalize_text idempotent.
+_MAX_PASSES = 4
+# Whitespace other than space and newline. Text without it, double spaces or spaces at line ends
+# (most text) skips splitting into lines and words. Spelled out (every str.isspace() character,
+# checked in the tests) because that scans twice as fast as [^\S \n].
+_ODD_WHITESPACE_RE = re.compile(
+    "[\t\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
+
+# Bytes that never occur in text (C0 controls other than \t \n \v \f \r, and DEL).
+_BINARY_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+# Text with more than 1% such control characters is binary: real text files have a stray form
+# feed or escape sequence, not one control character per line.
+_MAX_CONTROL_RATIO = 0.01
+_BOMS = (
+    # UTF-32 first: its little-endian BOM starts with the UTF-16 one.
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# charset_normalizer ranks near-identical single-byte code pages arbitrarily on short Western
+# text (é decoded as cp1250, è as "č"); when cp1252 is among the least chaotic candidates,
+# take it, since it is by far the most common legacy encoding of news text.
+_CHAOS_TIE = 0.01
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode the bytes of a text file, guessing the encoding when it is not UTF-8.
+
+    UTF-8 (with or without a BOM) and BOM-marked UTF-16/UTF-32 are decoded directly; anything
+    else is decoded with charset_normalizer's best guess, preferring cp1252 among equally
+    plausible single-byte code pages.
+
+    Args:
+        data: The raw file content.
+
+    Returns:
+        The decoded text, BOM removed, otherwise unchanged.
+
+    Raises:
+        ValueError: If the data is binary (NUL bytes, many control characters) or fits no encoding.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"undecodable {encoding} content: {exc.reason}") from exc
+            _check_not_binary(text)
+            return text
+    if b"\x00" in data:
+        raise ValueError("binary content (NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = _decode_guessed(data)
+    _check_not_binary(text)
+    return text
+
+
+def _decode_guessed(data: bytes) -> str:
+    matches = charset_normalizer.from_bytes(data)
+    best = matches.best()
+    if best is None:
+        raise ValueError("binary content (no text encoding fits)")
+    least_chaos = min(match.chaos for match in matches)
+    for match in matches:
+        if match.chaos <= least_chaos + _CHAOS_TIE and "cp1252" in match.could_be_from_charset:
+            try:
+                return data.decode("cp1252")
+            except UnicodeDecodeError:
+                break
+    if best.encoding.startswith(("utf_16", "utf_32")):
+        # Without a BOM these are guesses on NUL-free data, i.e. never real UTF-16 text.
+        raise ValueError(f"undecodable content (only {best.encoding} without a BOM fits)")
+    return str(best)
+
+
+def _check_not_binary(text: str) -> None:
+    if "\x00" in text:
+        raise ValueError("binary content (NUL characters)")
+    n_controls = len(_BINARY_CONTROL_RE.findall(text))
+    if n_controls > _MAX_CONTROL_RATIO * len(text):
+        raise ValueError(f"binary content ({n_controls} controls in {len(text)})")
+
+
+def normalize_text(text: str) -> str:
+    """Normalise article text: repair mojibake, NFC, one space between words, paragraphs.
+
+    Mojibake is repaired with ftfy (curly quotes and all correct characters are kept), the
+    text is put in Unicode NFC, every line break becomes a newline, tabs, NBSP and other Unicode
+    spaces become one space, lines are stripped, and runs of blank lines become one blank line
+    (the paragraph break is two newlines). The result is stripped. ``normalize_text`` is
+    idempotent.
+
+    Args:
+        text: Decoded text.
+
+    Returns:
+        The normalised text ("" when nothing but whitespace remains).
+    """
+    text = _normalize_layout(text)
+    for _ in range(_MAX_PASSES):
+        if not _may_need_ftfy(text):
+            break
+        fixed = _normalize_layout(ftfy.fix_text(text, _FTFY_CONFIG))
+        if fixed == text:
+            break
+        text = fixed
+    return text
+
+
+def _normalize_layout(text: str) -> str:
+    """NFC, then whitespace: single spaces, stripped lines, at most one blank line in a row."""
+    text = unicodedata.normalize("NFC", text)
+    if _ODD_WHITESPACE_RE.search(text) or "  " in text or " \n" in text or "\n " in text:
+        # splitlines() breaks at exactly the Unicode line boundaries (\r\n, \r, \v, \f, \x1c-\x1e,
+        # \x85, U+2028, U+2029) and split() at every Unicode space: both run in C.
+        text = "\n".join([" ".join(line.split()) for line in text.splitlines()])
+    if "\n\n\n" in text:
+        text = _BLANK_LINES_RE.sub("\n\n", text)
+    return text.strip()
+
+
+def _may_need_ftfy(text: str) -> bool:
+    """Whether ftfy could change ``text``: a cheap, conservative stand-in for its own checks."""
+    if _FTFY_TRIGGER_RE.search(text):
+        return True
+    if text.isascii():
+        return False
+    if "Ã " in text or "Â " in text:
+        return True
+    # Windows around pairs cost as much per character as one search over the whole text, which
+    # is cheaper once the windows add up to half the text (Cyrillic, Greek, CJK text).
+    budget = len(text) // 2
+    for pair in _NON_ASCII_PAIR_RE.finditer(text):
+        start = max(0, pair.start() - _MAX_BADNESS_MATCH)
+        end = pair.end() + _MAX_BADNESS_MATCH
+        budget -= end - start
+        if budget < 0:
+            return BADNESS_RE.search(text) is not None
+        if BADNESS_RE.search(text, start, end):
+            return True
+    return False
