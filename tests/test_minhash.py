@@ -1,0 +1,372 @@
+"""Tests for minhash: shingles against pure-Python references, signatures against datasketch."""
+
+import re
+
+import numpy as np
+import pytest
+from datasketch import LeanMinHash, MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsfold.minhash import (
+    MinHasher,
+    Shingles,
+    candidate_pairs,
+    char_shingles,
+    containment,
+    encode_texts,
+    intersection_sizes,
+    jaccard,
+    lsh_params,
+    text_fingerprints,
+    word_shingles,
+)
+
+M64 = (1 << 64) - 1
+
+# ---- pure-Python references: they pin the hash functions, which persisted signatures rely on ---
+
+
+def fmix64(h: int) -> int:
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & M64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & M64
+    return h ^ (h >> 33)
+
+
+def token_hash(token: str) -> int:
+    h = 0xCBF29CE484222325
+    for ch in token:
+        h = ((h ^ ord(ch)) * 0x100000001B3) & M64
+    return fmix64(h)
+
+
+def ngram_hashes(units: list[int], ngram: int) -> set[int]:
+    if not units:
+        return set()
+    width = min(ngram, len(units))
+    out = set()
+    for i in range(len(units) - width + 1):
+        h = 0x27D4EB2F165667C5 + width
+        for unit in units[i : i + width]:
+            h = (h * 0x9E3779B97F4A7C15 + unit) & M64
+        out.add(fmix64(h) >> 32)
+    return out
+
+
+def reference_word_shingles(text: str, ngram: int) -> set[int]:
+    return ngram_hashes([token_hash(t) for t in re.findall(r"\w+", text.lower())], ngram)
+
+
+def reference_char_shingles(text: str, ngram: int) -> set[int]:
+    key = re.sub(r"[\W_]+", " ", text.lower()).strip()
+    return ngram_hashes([ord(c) for c in key], ngram)
+
+
+def as_sets(shingles: Shingles) -> list[set[int]]:
+    return [
+        set(shingles.hashes[a:b].tolist())
+        for a, b in zip(shingles.offsets[:-1], shingles.offsets[1:], strict=True)
+    ]
+
+
+def fmix32(h: np.ndarray) -> np.ndarray:
+    h = h.astype(np.uint32)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def reference_signatures(shingles: Shingles, num_perm: int, seed: int) -> np.ndarray:
+    """The affine32 scheme in plain numpy broadcasting (uint32 arithmetic wraps mod 2^32)."""
+    a, b = MinHash(num_perm=num_perm, seed=seed).permutations
+    out = np.full((len(shingles), num_perm), 0xFFFFFFFF, dtype=np.uint32)
+    for d in range(len(shingles)):
+        h = fmix32(shingles.hashes[shingles.offsets[d] : shingles.offsets[d + 1]])
+        if h.size:
+            out[d] = (h[:, None] * a[None, :] + b[None, :]).min(axis=0)
+    return out
+
+
+ODD_TEXTS = [
+    "",
+    "   \n\t ",
+    "!!! ... ???",
+    "one",
+    "Two words",
+    "The quick brown fox jumps over the lazy dog. The quick brown fox!",
+    "ÉCOLE Élève naïve_snake_case 東京タワー ДОМ ǅemal ẞ straße ﬁne Ⅻ ①",
+    "İstanbul ΣΟΦΟΣ ΛΌΓΟΣ Σ σς",
+    "emoji 😀 between 🇫🇷 words and\u00a0nbsp\u2003em-space",
+    "lone surrogate \ud800 inside",
+    "nul\x00byte \x7f control \ufffd replacement",
+    "repeat repeat repeat repeat repeat",
+]
+
+texts_strategy = st.lists(st.text(max_size=80), max_size=6)
+
+
+# ---- shingles ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ngram", [1, 2, 3, 5])
+def test_word_shingles_match_reference(ngram: int) -> None:
+    shingles = word_shingles(ODD_TEXTS, ngram)
+    assert as_sets(shingles) == [reference_word_shingles(t, ngram) for t in ODD_TEXTS]
+
+
+@pytest.mark.parametrize("ngram", [1, 3, 5])
+def test_char_shingles_match_reference(ngram: int) -> None:
+    shingles = char_shingles(ODD_TEXTS, ngram)
+    assert as_sets(shingles) == [reference_char_shingles(t, ngram) for t in ODD_TEXTS]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=texts_strategy, ngram=st.integers(1, 4))
+def test_shingles_match_reference_on_any_text(texts: list[str], ngram: int) -> None:
+    assert as_sets(word_shingles(texts, ngram)) == [reference_word_shingles(t, ngram) for t in texts]
+    assert as_sets(char_shingles(texts, ngram)) == [reference_char_shingles(t, ngram) for t in texts]
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=texts_strategy)
+def test_shingles_are_sorted_unique_csr(texts: list[str]) -> None:
+    shingles = word_shingles(texts, 3)
+    assert shingles.hashes.dtype == np.uint32
+    assert shingles.offsets.dtype == np.int64
+    assert len(shingles) == len(texts) and shingles.offsets[0] == 0
+    assert shingles.offsets[-1] == len(shingles.hashes)
+    for a, b in zip(shingles.offsets[:-1], shingles.offsets[1:], strict=True):
+        assert np.all(np.diff(shingles.hashes[a:b].astype(np.int64)) > 0)
+
+
+def test_short_docs_get_one_shingle_and_empty_docs_none() -> None:
+    shingles = word_shingles(["", "...", "a", "a b", "a b c", "a b c d"], 3)
+    assert shingles.sizes().tolist() == [0, 0, 1, 1, 1, 2]
+    assert char_shingles(["", "--", "ab", "a b!", "abcdef"], 5).sizes().tolist() == [0, 0, 1, 1, 2]
+
+
+def test_tokens_are_case_and_punctuation_insensitive() -> None:
+    a, b, c = as_sets(word_shingles(["The Cat sat.", "the cat, SAT", "the cat sits"], 2))
+    assert a == b != c
+
+
+def test_lower_casing_table_equals_str_lower() -> None:
+    # Every code point lower-cases on its own as str.lower() does, except the two that the
+    # encoder hands to str.lower() (a two-character result, and the context-dependent sigma).
+    every_char = "".join(chr(c) for c in range(0x110000) if c not in (0x130, 0x3A3))
+    chunks = [every_char[i : i + 5000] for i in range(0, len(every_char), 5000)]
+    encoded = encode_texts(chunks)
+    assert not any("\u0130" in c or "\u03a3" in c for c in chunks)
+    # one fingerprint per chunk equals that of the Python-lowered chunk
+    expected = text_fingerprints([c.lower() for c in chunks])
+    assert np.array_equal(text_fingerprints(encoded), expected)
+    assert as_sets(char_shingles(encoded, 3)) == [reference_char_shingles(c, 3) for c in chunks]
+
+
+def test_encoded_texts_are_reused() -> None:
+    encoded = encode_texts(ODD_TEXTS)
+    assert encode_texts(encoded) is encoded
+    assert as_sets(word_shingles(encoded, 3)) == as_sets(word_shingles(ODD_TEXTS, 3))
+    assert len(encoded) == len(ODD_TEXTS)
+
+
+def test_empty_batch() -> None:
+    for shingles in (word_shingles([], 3), char_shingles([], 5)):
+        assert len(shingles) == 0 and shingles.hashes.size == 0
+    assert MinHasher(16).signatures(word_shingles([], 3)).shape == (0, 16)
+    assert text_fingerprints([]).shape == (0, 2)
+
+
+def test_bad_ngram() -> None:
+    with pytest.raises(ValueError, match="ngram"):
+        word_shingles(["a"], 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(max_size=60),
+    spaces=st.lists(st.sampled_from([" ", "  ", "\t", "\n", "\u00a0", "\u2003"]), min_size=1),
+)
+def test_fingerprints_equal_iff_normalised_texts_equal(text: str, spaces: list[str]) -> None:
+    words = text.split()
+    respaced = spaces[0] + "".join(w + spaces[i % len(spaces)] for i, w in enumerate(words))
+    upper = text.upper()
+    fingerprints = text_fingerprints([text, respaced, upper, " ".join(words) + "x"])
+
+    def normalise(t: str) -> str:
+        return " ".join(t.lower().split())
+
+    assert np.array_equal(fingerprints[0], fingerprints[1])
+    assert np.array_equal(fingerprints[0], fingerprints[2]) == (normalise(text) == normalise(upper))
+    assert not np.array_equal(fingerprints[0], fingerprints[3])
+
+
+# ---- signatures ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 7), (17, 12345)])
+def test_signatures_equal_datasketch(num_perm: int, seed: int) -> None:
+    shingles = word_shingles(ODD_TEXTS, 2)
+    signatures = MinHasher(num_perm=num_perm, seed=seed).signatures(shingles)
+    for d, hashes in enumerate(as_sets(shingles)):
+        expected = MinHash(num_perm=num_perm, seed=seed, hashfunc=lambda h: h)
+        expected.update_batch(sorted(hashes))
+        assert signatures[d].dtype == expected.hashvalues.dtype == np.uint32
+        assert np.array_equal(signatures[d], expected.hashvalues)
+
+
+def test_kernel_equals_numpy_reference() -> None:
+    rng = np.random.default_rng(0)
+    parts = [np.unique(rng.integers(0, 2**32, size).astype(np.uint32)) for size in rng.integers(0, 300, 50)]
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)
+    shingles = Shingles(hashes=np.concatenate(parts), offsets=offsets)
+    assert np.array_equal(MinHasher(96, 3).signatures(shingles), reference_signatures(shingles, 96, 3))
+
+
+def test_empty_doc_signature_is_all_max() -> None:
+    signatures = MinHasher(32).signatures(word_shingles(["", "text here"], 3))
+    assert np.all(signatures[0] == 0xFFFFFFFF) and not np.all(signatures[1] == 0xFFFFFFFF)
+
+
+@settings(max_examples=30, deadline=None)
+@given(texts=texts_strategy, seed=st.integers(0, 2**32 - 1), num_perm=st.integers(16, 64))
+def test_equal_seeds_give_equal_signatures(texts: list[str], seed: int, num_perm: int) -> None:
+    shingles = word_shingles(texts, 3)
+    first = MinHasher(num_perm=num_perm, seed=seed).signatures(shingles)
+    second = MinHasher(num_perm=num_perm, seed=seed).signatures(word_shingles(list(texts), 3))
+    assert np.array_equal(first, second)
+
+
+def test_different_seeds_give_different_signatures() -> None:
+    shingles = word_shingles(["a longer text with several distinct words in it"], 3)
+    assert not np.array_equal(MinHasher(64, 1).signatures(shingles), MinHasher(64, 2).signatures(shingles))
+
+
+def test_to_minhash_interoperates_with_datasketch() -> None:
+    hasher = MinHasher(128, 1)
+    base = " ".join(f"w{i}" for i in range(200))
+    shingles = word_shingles([base, base + " " + " ".join(f"x{i}" for i in range(50))], 3)
+    signatures = hasher.signatures(shingles)
+    first, second = hasher.to_minhash(signatures[0]), hasher.to_minhash(signatures[1])
+    assert isinstance(first, LeanMinHash) and first.scheme == "affine32" and first.seed == 1
+    exact = jaccard(shingles, np.array([[0, 1]]))[0]
+    assert abs(first.jaccard(second) - exact) < 0.15
+    with pytest.raises(ValueError, match="shape"):
+        hasher.to_minhash(signatures[0][:10])
+
+
+# ---- LSH -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.4286, 0.5, 0.7, 0.8, 0.9])
+@pytest.mark.parametrize("num_perm", [64, 128, 256])
+def test_lsh_params_recall_at_threshold(threshold: float, num_perm: int) -> None:
+    bands, rows = lsh_params(threshold, num_perm)
+    assert bands * rows <= num_perm
+    recall = 1.0 - (1.0 - threshold**rows) ** bands  # the S-curve at the threshold
+    assert recall >= 0.95
+
+
+@pytest.mark.parametrize("threshold", [0.4286, 0.5, 0.7, 0.9])
+def test_lsh_params_keep_unrelated_docs_apart(threshold: float) -> None:
+    bands, rows = lsh_params(threshold, 128)
+    assert 1.0 - (1.0 - 0.05**rows) ** bands < 0.01  # news articles on other stories: J ~ 0.05
+
+
+def test_lsh_params_validation() -> None:
+    with pytest.raises(ValueError):
+        lsh_params(0.0, 128)
+    with pytest.raises(ValueError):
+        lsh_params(0.5, 1)
+
+
+def brute_force_pairs(signatures: np.ndarray, bands: int, rows: int) -> set[tuple[int, int]]:
+    n = len(signatures)
+    out = set()
+    for i in range(n):
+        for j in range(i + 1, n):
+            for band in range(bands):
+                cols = slice(band * rows, (band + 1) * rows)
+                if np.array_equal(signatures[i, cols], signatures[j, cols]):
+                    out.add((i, j))
+                    break
+    return out
+
+
+def test_candidate_pairs_equal_brute_force() -> None:
+    rng = np.random.default_rng(1)
+    # Few distinct values per cell so that many bands collide.
+    signatures = rng.integers(0, 3, size=(40, 12)).astype(np.uint32)
+    pairs = candidate_pairs(signatures, bands=4, rows=3)
+    assert pairs.dtype == np.int64 and pairs.shape[1] == 2
+    assert set(map(tuple, pairs.tolist())) == brute_force_pairs(signatures, 4, 3)
+    assert np.all(pairs[:, 0] < pairs[:, 1])
+    assert np.array_equal(pairs, np.unique(pairs, axis=0))  # unique and sorted
+
+
+def test_candidate_pairs_of_similar_docs() -> None:
+    base = " ".join(f"word{i}" for i in range(300))
+    edited = base.replace("word150", "changed")
+    other = " ".join(f"other{i}" for i in range(300))
+    signatures = MinHasher(128).signatures(word_shingles([base, other, edited], 3))
+    assert candidate_pairs(signatures, *lsh_params(0.7, 128)).tolist() == [[0, 2]]
+
+
+def test_degenerate_bucket_stays_linear() -> None:
+    n = 20_000
+    signatures = np.full((n, 128), 0xFFFFFFFF, dtype=np.uint32)  # e.g. all-empty docs
+    signatures[-1] = 7  # one different doc
+    pairs = candidate_pairs(signatures, bands=32, rows=4, max_bucket=1000)
+    # a star on the first member, not n^2 / 2 = 2e8 pairs
+    assert pairs.tolist() == [[0, j] for j in range(1, n - 1)]
+
+
+def test_bucket_at_max_size_is_all_pairs() -> None:
+    signatures = np.zeros((5, 8), dtype=np.uint32)
+    assert len(candidate_pairs(signatures, 2, 4, max_bucket=5)) == 10
+    assert len(candidate_pairs(signatures, 2, 4, max_bucket=4)) == 4
+
+
+def test_candidate_pairs_validation() -> None:
+    signatures = np.zeros((3, 8), dtype=np.uint32)
+    with pytest.raises(ValueError):
+        candidate_pairs(signatures, 3, 3)
+    assert candidate_pairs(signatures[:1], 2, 4).shape == (0, 2)
+
+
+# ---- exact similarity ----------------------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(sets=st.lists(st.frozensets(st.integers(0, 30), max_size=20), min_size=2, max_size=6))
+def test_jaccard_and_containment_equal_set_arithmetic(sets: list[frozenset[int]]) -> None:
+    parts = [np.array(sorted(s), dtype=np.uint32) for s in sets]
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)
+    shingles = Shingles(hashes=np.concatenate(parts).astype(np.uint32), offsets=offsets)
+    pairs = np.array([(i, j) for i in range(len(sets)) for j in range(i, len(sets))], dtype=np.int64)
+    inter = [len(sets[i] & sets[j]) for i, j in pairs]
+    union = [len(sets[i] | sets[j]) for i, j in pairs]
+    smaller = [min(len(sets[i]), len(sets[j])) for i, j in pairs]
+    assert intersection_sizes(shingles, pairs).tolist() == inter
+    assert jaccard(shingles, pairs).tolist() == [
+        x / u if u else 0.0 for x, u in zip(inter, union, strict=True)
+    ]
+    assert containment(shingles, pairs).tolist() == [
+        x / m if m else 0.0 for x, m in zip(inter, smaller, strict=True)
+    ]
+
+
+def test_containment_of_a_truncation() -> None:
+    words = [f"w{i}" for i in range(200)]
+    shingles = word_shingles([" ".join(words), " ".join(words[:100])], 3)
+    assert containment(shingles, np.array([[0, 1]]))[0] == 1.0
+    assert jaccard(shingles, np.array([[0, 1]]))[0] == pytest.approx(98 / 198)
+
+
+def test_pairs_out_of_range() -> None:
+    with pytest.raises(ValueError, match="pair indices"):
+        jaccard(word_shingles(["a b c"], 3), np.array([[0, 1]]))
