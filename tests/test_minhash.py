@@ -370,3 +370,21 @@ def test_containment_of_a_truncation() -> None:
 def test_pairs_out_of_range() -> None:
     with pytest.raises(ValueError, match="pair indices"):
         jaccard(word_shingles(["a b c"], 3), np.array([[0, 1]]))
+
+
+def test_threads_give_the_serial_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    import newsfold.minhash as minhash
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(500)]
+    texts = [" ".join(rng.choice(words, int(rng.integers(0, 80)))) for _ in range(300)] + ["", "a"]
+    monkeypatch.setattr(minhash, "_THREADS", 1)
+    serial = [word_shingles(texts, 3), minhash.char_shingles(texts, 5)]
+    serial_signatures = MinHasher(64, 1).signatures(serial[1])
+    monkeypatch.setattr(minhash, "_THREADS", 3)
+    monkeypatch.setattr(minhash, "_MIN_PARALLEL_WORK", 0)
+    threaded = [word_shingles(texts, 3), minhash.char_shingles(texts, 5)]
+    for a, b in zip(serial, threaded, strict=True):
+        np.testing.assert_array_equal(a.hashes, b.hashes)
+        np.testing.assert_array_equal(a.offsets, b.offsets)
+    np.testing.assert_array_equal(MinHasher(64, 1).signatures(threaded[1]), serial_signatures)

@@ -16,6 +16,7 @@ def tables(n_stories=2):
             "first_published": pa.array([None] * n_stories, pa.timestamp("us", tz="UTC")),
             "last_published": pa.array([None] * n_stories, pa.timestamp("us", tz="UTC")),
             "top_terms": [["a", "b"]] * n_stories,
+            "merged_into": pa.array([None] * n_stories, pa.string()),
         },
         schema=STORIES_SCHEMA,
     )
@@ -66,3 +67,19 @@ def test_reading_an_empty_directory_is_a_clear_error(tmp_path):
 def test_current_is_a_relative_link(tmp_path):
     write(tmp_path)
     assert not os.path.isabs(os.readlink(tmp_path / "current"))
+
+
+def test_data_files_are_named_after_their_run(tmp_path):
+    """No two versions share a data file name: a reader that listed one version's files cannot
+    open another version's file of the same name after a switch."""
+    first, second = write(tmp_path), write(tmp_path)
+    names = {p.name for p in first.rglob("*.parquet")}
+    assert names and all(first.name in n for n in names)
+    assert not names & {p.name for p in second.rglob("*.parquet")}
+
+
+def test_prune_removes_links_of_an_interrupted_switch(tmp_path):
+    write(tmp_path)
+    os.symlink(".versions/gone", tmp_path / ".current.tmp-deadbeef")
+    write(tmp_path)
+    assert not list(tmp_path.glob(".*.tmp-*"))

@@ -30,9 +30,12 @@ class IngestConfig:
 
 @dataclasses.dataclass(frozen=True)
 class MinHashConfig:
-    # 128 permutations: a Jaccard estimate with standard error ~0.04, enough because every
-    # LSH candidate is verified exactly afterwards; more only costs time.
-    num_perm: int = 128
+    # Permutations of the dedup signatures. Every LSH candidate is verified exactly, so they
+    # serve recall at the candidate level (Jaccard ~0.4 for a reprint of half an article): 128
+    # permutations can only recall 0.4 with bands of 2 rows, which at character 7-grams' chance
+    # Jaccard of 0.02-0.1 between unrelated articles makes ~10x more candidates than the 3-row
+    # bands that 256 allow ((48, 3): P(0.4) = 0.96, P(0.05) = 0.006).
+    num_perm: int = 256
     seed: int = 1
     # datasketch 2.x default scheme; stored with every persisted signature.
     scheme: str = "affine32"
@@ -56,6 +59,10 @@ class SharedTextConfig:
     # Permutations for segment signatures: segments are 10-50x more numerous than articles and
     # every LSH candidate is verified by exact Jaccard, so 64 (std. error ~0.06) is plenty.
     num_perm: int = 64
+    # A line with a furniture marker ("copyright", "newsletter", "read more", a URL) is
+    # boilerplate only when it is at most this long: footers and plugs run to ~50 words, while a
+    # shared 200-word paragraph that mentions a newsletter is article text.
+    marker_max_words: int = 50
     # A headline is short: at most this many words, and has no sentence-final period.
     headline_max_words: int = 20
     # A shared passage of at least this many words inside related articles is syndicated text.
@@ -76,52 +83,101 @@ class SharedTextConfig:
 
 @dataclasses.dataclass(frozen=True)
 class DedupConfig:
-    # Word 3-grams: robust on short texts (titles, snippets) where 5-grams leave too few shingles.
+    # Shingles compared: "char" n-grams of the lower-cased alphanumeric text, or "word" n-grams.
+    # Character 7-grams survive what breaks words: on bench/make_duplicates.py copies with 1-3 %
+    # OCR character errors, word 3-gram Jaccard falls to 0.31-0.60 (below unrelated same-story
+    # articles' 0.37), character 7-gram Jaccard stays >= 0.63. Word shingles cost ~3x less time.
+    shingles: str = "char"
+    # Characters per shingle: 7 keeps chance overlap between different articles on one event
+    # low (same-story pairs: Jaccard <= 0.49, 5-grams 0.55) while an edit or OCR error only
+    # touches 7 shingles.
+    char_ngram: int = 7
+    # Words per shingle when shingles = "word".
     word_ngram: int = 3
-    # Near-duplicate when the exact shingle Jaccard is >= 0.7 (wire copies with light edits).
-    threshold: float = 0.7
-    # ... or when >= 0.9 of the smaller text's shingles are in the larger (a truncated reprint).
-    containment: float = 0.9
-    # Containment only counts when the smaller text has at least this many shingles, so that a
-    # two-line snippet is not "contained" in every article quoting it.
-    min_containment_shingles: int = 30
+    # Near-duplicate when the exact shingle Jaccard is >= 0.6. Measured on make_duplicates.py
+    # (character 7-grams): copies with up to 8 % word edits or 3 % OCR errors >= 0.63, different
+    # articles on one event (incl. follow-ups reusing background paragraphs) <= 0.49.
+    threshold: float = 0.6
+    # ... or when >= 0.85 of the smaller text's shingles are in the larger (a truncated reprint,
+    # also with light edits or OCR noise: >= 0.88), against <= 0.82 for a short article on one
+    # event next to a long one.
+    containment: float = 0.85
+    # Containment only counts when the smaller text has at least this many shingles (~40 words
+    # of character 7-grams; ~250 words of word 3-grams), so that a quote or snippet is not
+    # "contained" in every article quoting it.
+    min_containment_shingles: int = 250
+    # Alignment check of every pair passing the rules above (text-dedup's "check false
+    # positives"): the smaller text, and as many characters from the start of the larger, are
+    # cut into windows of about this many characters (three sentences); a window is covered
+    # when at least `window_containment` of its shingles are in the other text: OCR noise or
+    # edits leave a copy's windows ~0.8 covered, a new paragraph ~0.1.
+    window_chars: int = 300
+    window_containment: float = 0.5
+    # A pair stays a duplicate only if at most these shares of characters are uncovered: of the
+    # smaller text (a copy is all in its original), and of the start of the larger (where an
+    # editor may have cut a paragraph from the copy, but a follow-up puts its new lead and new
+    # paragraphs). Measured: bench/make_duplicates.py copies <= 0.095 / <= 0.03; natural wire
+    # reprints in newsarticles.jsonl <= 0.05 / <= 0.05; bench/gen_corpus.py wire copies with a
+    # paragraph dropped: 98 % within 0.1 / 0.3; an outlet's follow-ups that reuse its earlier
+    # article (Jaccard up to 0.62, containment up to 0.86, where the set rules alone cannot
+    # tell them from copies) >= 0.127 on the smaller side or >= 0.39 on the larger.
+    max_uncovered_smaller: float = 0.1
+    max_uncovered_larger: float = 0.3
 
     def __post_init__(self) -> None:
+        _check(self.shingles in ("char", "word"), "dedup.shingles must be 'char' or 'word'")
+        _check(2 <= self.char_ngram <= 32, "dedup.char_ngram must be in [2, 32]")
         _check(1 <= self.word_ngram <= 10, "dedup.word_ngram must be in [1, 10]")
         _check(0.0 < self.threshold <= 1.0, "dedup.threshold must be in (0, 1]")
         _check(0.0 < self.containment <= 1.0, "dedup.containment must be in (0, 1]")
+        _check(self.min_containment_shingles >= 1, "dedup.min_containment_shingles must be >= 1")
+        _check(self.window_chars >= 20, "dedup.window_chars must be >= 20")
+        _check(0.0 <= self.window_containment <= 1.0, "dedup.window_containment must be in [0, 1]")
+        _check(0.0 <= self.max_uncovered_smaller <= 1.0, "dedup.max_uncovered_smaller must be in [0, 1]")
+        _check(0.0 <= self.max_uncovered_larger <= 1.0, "dedup.max_uncovered_larger must be in [0, 1]")
 
 
 @dataclasses.dataclass(frozen=True)
 class StoryConfig:
-    # Two adjacent clusters merge when the cosine of their centred mean vectors is >= 0.2 (and
-    # each is the other's best). Measured plateau: B³-F1 within 0.01 of its best for 0.15-0.25 on
-    # both topic-level full articles (WikiRef220) and event-level snippets (GoogleNews); above
-    # 0.3 stories fragment, below 0.1 neighbouring topics fuse.
+    # Two clusters joined by a graph edge merge when each is the other's most similar neighbour
+    # and the cosine of their mean TF-IDF vectors is >= 0.2. Inside the plateau both labelled
+    # sets share: B³-F1 is within 0.01 of its best over 0.15-0.25 on topic-level full articles
+    # (WikiRef220, 0.93) and over 0.2-0.3 on event-level snippets (GoogleNews, 0.85); beyond
+    # it stories fragment (WikiRef 0.90 at 0.3) or neighbouring stories fuse (GoogleNews 0.81
+    # at 0.1). The lower end of the shared range: the window already guards dated news.
     threshold: float = 0.2
-    # Neighbours per article in the similarity graph: ten is enough to reach a story's core
-    # (duplicates were collapsed upstream) and bounds the graph at 10 edges per article.
+    # Neighbours per article in the similarity graph: 5 to 20 score within 0.01 of each other
+    # (B³-F1); 10 reaches a story's core (duplicates were collapsed upstream) at 10 edges each.
     n_neighbors: int = 10
-    # Articles further apart in time than this are never linked (when both dates are known): a
-    # week covers a news event's follow-ups; a story can run longer through a chain of links
-    # between articles each within a week, but only as its centroid stays on topic.
+    # Articles further apart in time than this are never linked, and no story holds two dated
+    # articles further apart than this: a week covers an event and its follow-ups; a longer
+    # affair becomes one story a week. Without it, dated news (NewsArticles, Jan-Mar 2017) fuses
+    # into topics ("Trump", "Brexit") spanning two months; with it, clusters are events.
     window_days: float = 7.0
     # Terms in more than half the articles (and in more than 10) carry no story signal.
     max_df: float = 0.5
-    # A term seen in one article cannot link two; dropping it also stops rare tokens (typos,
-    # ids) from diluting a short text's vector.
+    # A term seen in one article cannot link two, and dropping it keeps rare tokens (typos, ids)
+    # from diluting the vector: WikiRef220 B³-F1 0.93 with 2, 0.91 with 1.
     min_df: int = 2
-    # Each article keeps its 64 heaviest TF-IDF terms: a snippet has fewer, and for a full article
-    # the tail only adds cost (measured: no loss on WikiRef220 down to 16) and common-term
-    # products that make the neighbour search quadratic.
+    # Each article keeps its 64 heaviest TF-IDF terms: snippets have fewer; for full articles the
+    # tail adds cost (posting-list work) and noise. WikiRef220 B³-F1 0.93 at 64, 0.915 at 32.
     max_terms: int = 64
-    # Weight of the neighbours' mean vector added to each article's own (pseudo-relevance
-    # feedback): lifts GoogleNews snippets from B³-F1 0.83 to 0.855 at 1.0; full articles barely move.
+    # Weight of the neighbours' mean vector added to each article's own before merging (pseudo
+    # relevance feedback: it lends a short text the words of its event). 0 -> 1 lifts B³-F1 from
+    # 0.82 to 0.85 on GoogleNews and 0.88 to 0.93 on WikiRef220; 0.5 and 2 lose 0.005-0.02.
     expansion: float = 1.0
     # Only an article's lead is read: news is written as an inverted pyramid and names its event
     # in the first few hundred words. 2,000 characters (~330 words) scored as well as the whole
-    # text on WikiRef220 (B³-F1 0.93 vs 0.92) and halves tokenising time, the largest cost at 10^5.
+    # text on WikiRef220 (B³-F1 0.93 both) and halve tokenising time, the largest cost at 10^5.
     max_chars: int = 2000
+    # Expansion makes even two unrelated articles look alike when each is the other's nearest
+    # (if weak) neighbour, so a merge also needs the cosine of the clusters' own, unexpanded
+    # means to be this many times the background: the mean cosine between an article and those
+    # outside its neighbours (capped at `threshold`). Measured safe range 3-6: at 2 the demo
+    # corpus's one-article events pair up, at 8 its real stories split (WikiRef220 -0.015);
+    # WikiRef220 and GoogleNews are unchanged over 3-6. 4 is the middle.
+    background_ratio: float = 4.0
+    # Accepted for the estimator API; the clustering is deterministic (ties break on content).
     random_state: int = 0
 
     def __post_init__(self) -> None:
@@ -133,6 +189,7 @@ class StoryConfig:
         _check(self.max_terms >= 1, "stories.max_terms must be >= 1")
         _check(self.expansion >= 0.0, "stories.expansion must be >= 0")
         _check(self.max_chars >= 1, "stories.max_chars must be >= 1")
+        _check(self.background_ratio >= 0.0, "stories.background_ratio must be >= 0")
 
 
 STAGE_CONFIGS: dict[str, type] = {

@@ -1,10 +1,13 @@
 """Near-duplicate articles: fingerprint -> candidates -> verify -> groups -> canonical."""
 
 import dataclasses
+import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from newsfold.config import DedupConfig, MinHashConfig
 from newsfold.minhash import (
@@ -12,6 +15,7 @@ from newsfold.minhash import (
     MinHasher,
     Shingles,
     candidate_pairs,
+    char_shingles,
     encode_texts,
     intersection_sizes,
     lsh_params,
@@ -23,9 +27,12 @@ from newsfold.unionfind import connected_groups
 # A truncated reprint is found through LSH only if its Jaccard with the original clears the LSH
 # threshold. A reprint keeping a fraction rho of the original, with containment c, has
 # J = c * rho / (1 + rho - c * rho); we size the LSH for reprints keeping at least half the
-# article (rho = 1/2), i.e. J = c / (3 - c): 0.43 at the default containment 0.9. Shorter
+# article (rho = 1/2), i.e. J = c / (3 - c): 0.40 at the default containment 0.85. Shorter
 # excerpts are left to the exact containment check of pairs that are candidates anyway.
 _MIN_REPRINT_FRACTION = 0.5
+# The key a character shingle is taken from (minhash.char_shingles): lower-case alphanumeric runs
+# joined by one space. Alignment windows are cut from it so that their shingles are the text's.
+_KEY_JUNK = re.compile(r"[\W_]+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,13 +44,21 @@ class DuplicateResult:
         is_canonical: (n,) bool, True for the one article kept per group.
         pairs: (m, 2) int64 verified near-duplicate pairs (i < j) between distinct normalised
             texts; exact copies are grouped by fingerprint and not listed.
-        signatures: (n, num_perm) uint32 word-shingle MinHash signatures (scheme "affine32").
+        signatures: (n, num_perm) uint32 MinHash signatures of the shingles chosen by
+            DedupConfig.shingles (scheme "affine32").
     """
 
     group: npt.NDArray[np.int64]
     is_canonical: npt.NDArray[np.bool_]
     pairs: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32]
+
+
+def shingle_texts(texts: Sequence[str] | EncodedTexts, config: DedupConfig) -> Shingles:
+    """The shingle sets dedup compares: character or word n-grams, as config.shingles says."""
+    if config.shingles == "char":
+        return char_shingles(texts, config.char_ngram)
+    return word_shingles(texts, config.word_ngram)
 
 
 def lsh_threshold(config: DedupConfig) -> float:
@@ -89,14 +104,221 @@ def verify_pairs(
     of the smaller doc's shingles are in the larger and the smaller has at least
     config.min_containment_shingles shingles (a truncated or footed reprint).
     """
-    inter = intersection_sizes(shingles, pairs)
+    pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
     sizes = shingles.sizes()
     size_i, size_j = sizes[pairs[:, 0]], sizes[pairs[:, 1]]
     smaller = np.minimum(size_i, size_j)
+    # Most candidates are chance collisions far below either bar: the merge stops as soon as
+    # the shingles left cannot reach the smaller of the two intersections the rules need
+    # (J >= t  <=>  inter >= t (a + b) / (1 + t)), less one for rounding; those pairs get -1.
+    # Pairs merged to the end get their exact intersection and the rules below, unchanged.
+    t, c = config.threshold, config.containment
+    need = (t * (size_i + size_j)) / (1.0 + t)
+    need = np.where(smaller >= config.min_containment_shingles, np.minimum(need, c * smaller), need)
+    inter = np.empty(len(pairs), dtype=np.int64)
+    bound = np.floor(need).astype(np.int64) - 1
+
+    def work(lo: int, hi: int) -> None:
+        _bounded_intersections(shingles.hashes, shingles.offsets, pairs[lo:hi], bound[lo:hi], inter[lo:hi])
+
+    # The kernel releases the GIL: halves of a large batch of pairs run in two threads.
+    halves = (
+        [(0, len(pairs) // 2), (len(pairs) // 2, len(pairs))] if len(pairs) >= 100_000 else [(0, len(pairs))]
+    )
+    with ThreadPoolExecutor(len(halves)) as pool:
+        list(pool.map(lambda part: work(*part), halves))
     union = size_i + size_j - inter
     similar = inter >= config.threshold * union
     contained = (inter >= config.containment * smaller) & (smaller >= config.min_containment_shingles)
     return (similar | contained) & (inter > 0)
+
+
+@njit(cache=True, nogil=True)
+def _bounded_intersections(hashes, offsets, pairs, need, out):  # pragma: no cover - compiled
+    """|A ∩ B| of each pair by a branch-free merge of the sorted sets, or -1 as soon as even
+    every remaining shingle matching could not bring it to need[p]."""
+    for p in range(pairs.shape[0]):
+        i, i_end = offsets[pairs[p, 0]], offsets[pairs[p, 0] + 1]
+        j, j_end = offsets[pairs[p, 1]], offsets[pairs[p, 1] + 1]
+        n = 0
+        steps = 0
+        while i < i_end and j < j_end:
+            x, y = hashes[i], hashes[j]
+            n += x == y
+            i += x <= y
+            j += y <= x
+            steps += 1
+            if steps & 63 == 0 and n + min(i_end - i, j_end - j) < need[p]:
+                n = -1
+                break
+        out[p] = n
+
+
+def confirm_pairs(
+    texts: Sequence[str],
+    titles: Sequence[str | None] | None,
+    shingles: Shingles,
+    candidates: npt.NDArray[np.int64],
+    config: DedupConfig,
+) -> npt.NDArray[np.int64]:
+    """The candidate pairs that are near-duplicates: set rules, then alignment, then titles.
+
+    verify_pairs (Jaccard or containment), check_alignment (copies along their length), and for
+    a short text (fewer than config.min_containment_shingles shingles, ~40 words) the titles: two
+    such texts with different known titles are different articles (a stub like "View
+    Comments", a gallery caption template), because a few words of body cannot outweigh them.
+    """
+    pairs = np.ascontiguousarray(candidates, dtype=np.int64).reshape(-1, 2)
+    if len(pairs) == 0:
+        return pairs
+    pairs = pairs[verify_pairs(shingles, pairs, config)]
+    pairs = pairs[check_alignment(texts, shingles, pairs, config)]
+    if titles is not None and len(pairs):
+        short = shingles.sizes() < config.min_containment_shingles
+        keys = _title_keys(titles)
+        a, b = keys[pairs[:, 0]], keys[pairs[:, 1]]
+        differ = (a != "") & (b != "") & (a != b)
+        pairs = pairs[~((short[pairs[:, 0]] | short[pairs[:, 1]]) & differ)]
+    return pairs
+
+
+def exact_copy_keys(
+    fingerprints: npt.NDArray[np.uint64],
+    titles: Sequence[str | None] | None,
+    shingles: Shingles,
+    config: DedupConfig,
+) -> npt.NDArray[np.uint64]:
+    """Keys for group_exact_copies: the text fingerprint, with the title folded in for short texts.
+
+    As in confirm_pairs, identical short texts under different titles are different articles;
+    a long text is a copy whatever its headline.
+    """
+    if titles is None:
+        return fingerprints
+    keys = _title_keys(titles)
+    fold = (shingles.sizes() < config.min_containment_shingles) & (keys != "")
+    if not fold.any():
+        return fingerprints
+    out = fingerprints.copy()
+    out[fold] ^= text_fingerprints(keys[fold].tolist())
+    return out
+
+
+def _title_keys(titles: Sequence[str | None]) -> npt.NDArray[np.str_]:
+    """Lower-case alphanumeric key of each title ("" when unknown)."""
+    return np.array([_KEY_JUNK.sub(" ", (t or "").lower()).strip() for t in titles], dtype=str)
+
+
+def check_alignment(
+    texts: Sequence[str], shingles: Shingles, pairs: npt.NDArray[np.int64], config: DedupConfig
+) -> npt.NDArray[np.bool_]:
+    """Which pairs are copies along their length (see uncovered_shares and DedupConfig).
+
+    A window left uncovered lacks more than (1 - window_containment) of its shingles in the
+    other text, so a pair where each side lacks fewer shingles than that times its allowed
+    share of the smaller text passes without cutting windows: the near-exact copies that make
+    up most pairs in a big cluster of reprints.
+    """
+    pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
+    limits = np.array([config.max_uncovered_smaller, config.max_uncovered_larger])
+    sizes = shingles.sizes()
+    size_a, size_b = sizes[pairs[:, 0]], sizes[pairs[:, 1]]
+    smaller, larger = np.minimum(size_a, size_b), np.maximum(size_a, size_b)
+    inter = intersection_sizes(shingles, pairs)
+    slack = (1.0 - config.window_containment) * smaller
+    aligned = (smaller - inter < slack * limits[0]) & (larger - inter < slack * limits[1])
+    rest = np.flatnonzero(~aligned)
+    shares = uncovered_shares(texts, shingles, pairs[rest], config)
+    aligned[rest] = np.all(shares <= limits, axis=1)
+    return aligned
+
+
+def uncovered_shares(
+    texts: Sequence[str], shingles: Shingles, pairs: npt.NDArray[np.int64], config: DedupConfig
+) -> npt.NDArray[np.float64]:
+    """How far each pair is from being a copy along its length, as shares of characters.
+
+    Set similarity cannot tell a copy with noise spread thinly over it from a follow-up that
+    reuses an earlier article under a new lead or with new paragraphs. Here the smaller text (by
+    shingles), and as many characters from the start of the larger, are cut into windows of
+    ~config.window_chars characters of their keys; a window is covered when at least
+    config.window_containment of its shingles are in the other text. Looking at the start of
+    the larger text lets a truncated reprint (a copy of the beginning) pass, but not an article
+    that puts a new lead or new paragraphs before the text it shares.
+
+    Args:
+        texts: All texts (pairs index into them).
+        shingles: Their shingle sets, as shingle_texts made them.
+        pairs: (m, 2) pairs to check.
+        config: Window size and window threshold.
+
+    Returns:
+        (m, 2) float64: per pair, the share of characters in uncovered windows of the smaller
+        text, and of the start of the larger.
+    """
+    pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if len(pairs) == 0:
+        return np.zeros((0, 2), dtype=np.float64)
+    sizes = shingles.sizes()
+    swap = sizes[pairs[:, 0]] > sizes[pairs[:, 1]]
+    small = np.where(swap, pairs[:, 1], pairs[:, 0])
+    large = np.where(swap, pairs[:, 0], pairs[:, 1])
+    keys = {i: _KEY_JUNK.sub(" ", texts[i].lower()).strip() for i in np.unique(pairs).tolist()}
+    windows: list[str] = []
+    side: list[int] = []  # 2 * pair + 0: the smaller text against the larger; + 1: the reverse
+    other: list[int] = []
+    for p, (s, t) in enumerate(zip(small.tolist(), large.tolist(), strict=True)):
+        key_s = keys[s]
+        for k, (key, against) in enumerate(((key_s, t), (keys[t][: len(key_s)], s))):
+            cut = _cut_windows(key, config.window_chars)
+            windows.extend(cut)
+            side.extend([2 * p + k] * len(cut))
+            other.extend([against] * len(cut))
+    if not windows:
+        return np.zeros((len(pairs), 2), dtype=np.float64)
+    window_shingles = shingle_texts(windows, config)
+    hits = np.empty(len(windows), dtype=np.int64)
+    _window_hits(
+        window_shingles.hashes,
+        window_shingles.offsets,
+        shingles.hashes,
+        shingles.offsets,
+        np.asarray(other, dtype=np.int64),
+        hits,
+    )
+    n_shingles = window_shingles.sizes()
+    uncovered = (hits < config.window_containment * n_shingles) & (n_shingles > 0)
+    length = np.fromiter(map(len, windows), dtype=np.float64, count=len(windows))
+    owner = np.asarray(side, dtype=np.int64)
+    total = np.bincount(owner, weights=length, minlength=2 * len(pairs))
+    missing = np.bincount(owner, weights=length * uncovered, minlength=2 * len(pairs))
+    return np.divide(missing, total, out=np.zeros_like(missing), where=total > 0).reshape(-1, 2)
+
+
+def _cut_windows(key: str, width: int) -> list[str]:
+    """Consecutive pieces of a key of about `width` characters, cut at spaces (words stay whole)."""
+    pieces, start, n = [], 0, len(key)
+    while start < n:
+        end = key.find(" ", start + width)
+        end = n if end < 0 else end
+        pieces.append(key[start:end])
+        start = end + 1
+    return pieces
+
+
+@njit(cache=True, nogil=True)
+def _window_hits(w_hashes, w_offsets, d_hashes, d_offsets, other, out):  # pragma: no cover - compiled
+    """For each window, how many of its (sorted) shingles are in its other text's sorted set."""
+    for w in range(out.shape[0]):
+        i, i_end = w_offsets[w], w_offsets[w + 1]
+        j, j_end = d_offsets[other[w]], d_offsets[other[w] + 1]
+        n = 0
+        while i < i_end and j < j_end:
+            x, y = w_hashes[i], d_hashes[j]
+            n += x == y
+            i += x <= y
+            j += y <= x
+        out[w] = n
 
 
 def choose_canonical(
@@ -132,6 +354,7 @@ def find_duplicates(
     published: npt.NDArray[np.datetime64],
     config: DedupConfig,
     minhash: MinHashConfig,
+    titles: Sequence[str | None] | None = None,
 ) -> DuplicateResult:
     """Group exact and near-duplicate articles and choose one canonical article per group.
 
@@ -141,6 +364,8 @@ def find_duplicates(
         published: datetime64 publication times, NaT where unknown.
         config: Dedup thresholds.
         minhash: Signature parameters (num_perm, seed; scheme "affine32").
+        titles: Article titles (None where unknown); short texts under different titles are
+            not copies (see confirm_pairs). None: titles are not used.
 
     Returns:
         The duplicate groups, verified pairs and signatures of the batch.
@@ -155,14 +380,17 @@ def find_duplicates(
     if n and not np.issubdtype(published.dtype, np.datetime64):
         raise ValueError(f"published must be datetime64, got {published.dtype}")
 
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"titles must have {n} items, got {len(titles)}")
+
     encoded: EncodedTexts = encode_texts(texts)
-    representative = group_exact_copies(text_fingerprints(encoded))
-    shingles = word_shingles(encoded, config.word_ngram)
+    shingles = shingle_texts(encoded, config)
+    representative = group_exact_copies(exact_copy_keys(text_fingerprints(encoded), titles, shingles, config))
     signatures = MinHasher(num_perm=minhash.num_perm, seed=minhash.seed).signatures(shingles)
 
     representatives = np.flatnonzero(representative == np.arange(n))
     candidates = find_candidates(signatures, representatives, lsh_threshold(config))
-    pairs = candidates[verify_pairs(shingles, candidates, config)]
+    pairs = confirm_pairs(texts, titles, shingles, candidates, config)
 
     copies = np.flatnonzero(representative != np.arange(n))
     exact_pairs = np.stack([representative[copies], copies], axis=1)

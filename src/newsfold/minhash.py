@@ -2,8 +2,12 @@
 
 import dataclasses
 import functools
+import itertools
+import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +30,12 @@ _N_CODE_POINTS = 0x110000
 # which saves the ~20 µs per 500-word article that str.lower() costs on non-ASCII text.
 _CONTEXTUAL_LOWER = ("\u0130", "\u03a3")
 
+# Shingling and signatures split the docs into this many consecutive ranges run in threads (the
+# kernels release the GIL): the target machine has two cores. Below ~10^6 units of work (a few
+# hundred articles) a thread costs more than it saves.
+_THREADS = min(2, os.cpu_count() or 1)
+_T = TypeVar("_T")
+_MIN_PARALLEL_WORK = 1_000_000
 _EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's initial hash value: the signature of an empty set
 # Token hash: FNV-1a 64 over the code points, then fmix64. Shingle hash: a Horner chain over the
 # token hashes (or code points) with a golden-ratio multiplier, seeded with the n-gram width,
@@ -64,7 +74,9 @@ def _char_table() -> npt.NDArray[np.int32]:
 
 
 def _encode_one(text: str) -> bytes:
-    if any(char in text for char in _CONTEXTUAL_LOWER):
+    # Two `in` tests, not any() over _CONTEXTUAL_LOWER: a generator costs ~0.5 µs a call, a
+    # noticeable share of encoding a million short segments.
+    if "\u0130" in text or "\u03a3" in text:
         text = text.lower()  # idempotent under the table: lower() of a lower-case char is itself
     return text.encode("utf-8", "surrogatepass")
 
@@ -390,6 +402,36 @@ def _fingerprint_kernel(data, offsets, table, out):
 
 
 @njit(cache=True, nogil=True)
+def _key_fingerprint_kernel(data, offsets, table, lengths, out):
+    """Length and fingerprint of each text's key (alphanumeric runs joined by one space): what
+    `_fingerprint_kernel` gives the key string itself, without building it."""
+    for d in range(offsets.size - 1):
+        i, end = offsets[d], offsets[d + 1]
+        h1 = _XXH_SEED_1
+        h2 = _XXH_SEED_2
+        lane = np.uint64(0)
+        in_lane = 0
+        n = 0
+        gap = False
+        while i < end:
+            cp, cls, i = _next_char(data, i, end, table)
+            if (cls & _ALNUM) == 0:
+                gap = n != 0
+                continue
+            if gap:
+                lane, in_lane, h1, h2 = _push_unit(np.uint64(32), lane, in_lane, h1, h2)
+                n += 1
+                gap = False
+            lane, in_lane, h1, h2 = _push_unit(np.uint64(cp), lane, in_lane, h1, h2)
+            n += 1
+        h1 = _xxh_round(h1, lane, _XXH_PRIME_1, _XXH_PRIME_2)
+        h2 = _xxh_round(h2, lane, _XXH_PRIME_2, _XXH_PRIME_1)
+        lengths[d] = n
+        out[d, 0] = _fmix64(h1 ^ np.uint64(n))
+        out[d, 1] = _fmix64(h2 + np.uint64(n))
+
+
+@njit(cache=True, nogil=True)
 def _signature_kernel(hashes, offsets, a, b, out):
     """affine32: phv_k = a_k * fmix32(h) + b_k mod 2^32, minimised over a doc's shingles.
 
@@ -441,6 +483,27 @@ def _check_ngram(ngram: int) -> None:
         raise ValueError(f"ngram must be >= 1, got {ngram}")
 
 
+def _parts(weights: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+    """Consecutive doc ranges of about equal total weight, one per thread (one range when the
+    work is too small for a thread to pay off)."""
+    n = len(weights)
+    total = int(weights.sum())
+    k = min(_THREADS, n) if total >= _MIN_PARALLEL_WORK else 1
+    if k <= 1:
+        return [(0, n)]
+    cuts = np.searchsorted(np.cumsum(weights), total * np.arange(1, k) / k)
+    bounds = [0, *sorted(set(np.clip(cuts, 1, n - 1).tolist())), n]
+    return list(itertools.pairwise(bounds))
+
+
+def _in_threads(work: Callable[[int, int], _T], parts: list[tuple[int, int]]) -> list[_T]:
+    """work(lo, hi) for every part, in threads (the kernels release the GIL)."""
+    if len(parts) == 1:
+        return [work(*parts[0])]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        return list(pool.map(lambda part: work(*part), parts))
+
+
 def _shingles_from(
     encoded: EncodedTexts,
     counts: npt.NDArray[np.int64],
@@ -448,15 +511,31 @@ def _shingles_from(
     kernel: Callable[..., None],
 ) -> Shingles:
     # Docs are processed in order, each writing its unique shingles right after the previous
-    # doc's, into a buffer sized for the shingles before deduplication.
+    # doc's, into a buffer sized for the shingles before deduplication; consecutive ranges of
+    # docs run in threads, each with its own buffer, joined afterwards.
     n_shingles = np.where(counts >= ngram, counts - ngram + 1, np.minimum(counts, 1))
-    buffer = np.empty(int(n_shingles.sum()), dtype=np.uint32)
-    offsets = np.empty(len(counts) + 1, dtype=np.int64)
-    kernel(encoded.data, encoded.offsets, _char_table(), counts, ngram, buffer, offsets)
-    hashes = buffer[: offsets[-1]]
-    if 8 * hashes.size < 7 * buffer.size:  # don't pin a buffer mostly made of duplicates
-        hashes = hashes.copy()
-    return Shingles(hashes=hashes, offsets=offsets)
+    table = _char_table()
+
+    def work(lo: int, hi: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+        buffer = np.empty(int(n_shingles[lo:hi].sum()), dtype=np.uint32)
+        offsets = np.empty(hi - lo + 1, dtype=np.int64)
+        kernel(encoded.data, encoded.offsets[lo : hi + 1], table, counts[lo:hi], ngram, buffer, offsets)
+        return buffer, offsets
+
+    parts = _in_threads(work, _parts(n_shingles))
+    if len(parts) == 1:
+        buffer, offsets = parts[0]
+        hashes = buffer[: offsets[-1]]
+        if 8 * hashes.size < 7 * buffer.size:  # don't pin a buffer mostly made of duplicates
+            hashes = hashes.copy()
+        return Shingles(hashes=hashes, offsets=offsets)
+    shift = 0
+    all_offsets = [np.zeros(1, dtype=np.int64)]
+    for _, offsets in parts:
+        all_offsets.append(offsets[1:] + shift)
+        shift += int(offsets[-1])
+    hashes = np.concatenate([buffer[: offsets[-1]] for buffer, offsets in parts])
+    return Shingles(hashes=hashes, offsets=np.concatenate(all_offsets))
 
 
 def word_shingles(texts: Sequence[str] | EncodedTexts, ngram: int) -> Shingles:
@@ -512,6 +591,22 @@ def text_fingerprints(texts: Sequence[str] | EncodedTexts) -> npt.NDArray[np.uin
     return out
 
 
+def key_fingerprints(
+    texts: Sequence[str] | EncodedTexts,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Length (in characters) and fingerprint of each text's key, without building the keys.
+
+    The key is the lower-cased text with every run of non-alphanumeric characters replaced by
+    one space, stripped (what `char_shingles` shingles). The fingerprint equals
+    `text_fingerprints(key)`; the length equals `len(key)`.
+    """
+    encoded = encode_texts(texts)
+    lengths = np.empty(len(encoded), dtype=np.int64)
+    out = np.empty((len(encoded), 2), dtype=np.uint64)
+    _key_fingerprint_kernel(encoded.data, encoded.offsets, _char_table(), lengths, out)
+    return lengths, out
+
+
 # ---- signatures ------------------------------------------------------------------------------
 
 
@@ -539,7 +634,11 @@ class MinHasher:
         out = np.empty((len(shingles), self.num_perm), dtype=np.uint32)
         hashes = np.ascontiguousarray(shingles.hashes, dtype=np.uint32)
         offsets = np.ascontiguousarray(shingles.offsets, dtype=np.int64)
-        _signature_kernel(hashes, offsets, self._a, self._b, out)
+
+        def work(lo: int, hi: int) -> None:
+            _signature_kernel(hashes, offsets[lo : hi + 1], self._a, self._b, out[lo:hi])
+
+        _in_threads(work, _parts(np.diff(offsets) * self.num_perm))
         return out
 
     def to_minhash(self, signature: npt.NDArray[np.uint32]) -> LeanMinHash:

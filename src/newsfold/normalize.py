@@ -91,9 +91,19 @@ def decode_bytes(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = _decode_guessed(data)
+        text = _decode_mostly_utf8(data) or _decode_guessed(data)
     _check_not_binary(text)
     return text
+
+
+def _decode_mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 with a few invalid bytes (a stray Latin-1 byte, a cut multi-byte sequence), decoded
+    with U+FFFD in their place; None unless valid multi-byte characters outnumber the invalid
+    bytes (a single-byte legacy encoding hardly ever forms a valid UTF-8 sequence)."""
+    text = data.decode("utf-8-sig", errors="replace")
+    bad = text.count("\ufffd")
+    valid = len(text) - len(text.encode("ascii", "ignore")) - bad
+    return text if valid > bad else None
 
 
 def _decode_guessed(data: bytes) -> str:

@@ -1,26 +1,42 @@
-"""The whole pipeline as plain functions: ingest → shared text → duplicates → stories → write.
+"""The whole pipeline as plain functions: plan → ingest → fold (shared text, duplicates, stories) → write.
 
 Nothing here knows about Prefect: the CLI calls :func:`run`; the flow calls the same steps
-(:func:`plan_batches`, :func:`ingest_batch`, :func:`analyse`, :func:`write_outputs`) as tasks.
+(:func:`plan_run`, :func:`ingest_batch`, :func:`fold`, :func:`write_outputs`) as tasks, holding
+the same run lock (:func:`newsfold.lock.hold`).
+
+A run is incremental when the output directory holds an earlier version with its state
+(:mod:`newsfold.state`): only new or changed input files are read, and their articles are folded
+into the stored ones so that no existing article changes duplicate group, canonical or story.
+``full=True`` rebuilds from scratch. A run that finds nothing new writes nothing.
 """
 
 import dataclasses
+import json
 import platform
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import xxhash
 
-from newsfold import ingest, store
+from newsfold import ingest, lock, state, store
 from newsfold.config import PipelineConfig
-from newsfold.dedup import find_duplicates
+from newsfold.dedup import (
+    confirm_pairs,
+    exact_copy_keys,
+    find_candidates,
+    find_duplicates,
+    group_exact_copies,
+    lsh_threshold,
+    shingle_texts,
+)
+from newsfold.minhash import MinHasher, encode_texts, text_fingerprints
 from newsfold.records import (
     ARTICLES_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -32,8 +48,11 @@ from newsfold.records import (
 )
 from newsfold.shared_text import find_shared_text
 from newsfold.stories import cluster_stories
+from newsfold.unionfind import connected_groups
 
 HEADLINE_FALLBACK_CHARS = 120
+# Quarantine details are for a human to look at, not a copy of the input (as in ingest).
+_MAX_DETAIL_CHARS = 2_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +62,68 @@ class Analysis:
     articles: pa.Table
     stories: pa.Table
     shared_text: pa.Table
+    seconds: dict[str, float]
+    # Per analysed article, in input order: the fingerprint of its cleaned text and its
+    # word-shingle MinHash signature, persisted so that the next run can reuse them.
+    text_hashes: npt.NDArray[np.uint64] | None = None
+    signatures: npt.NDArray[np.uint32] | None = None
+    new_stories: tuple[str, ...] = ()  # story ids first given by this analysis
+    merged_stories: dict[str, str] = dataclasses.field(default_factory=dict)  # merges made by it
+
+
+@dataclasses.dataclass(frozen=True)
+class Prior:
+    """What earlier runs fixed for the first ``n_old`` articles of a corpus (in that order)."""
+
+    duplicate_group: list[str]
+    is_canonical: npt.NDArray[np.bool_]
+    story_id: list[str]
+    text_hashes: npt.NDArray[np.uint64]
+    signatures: npt.NDArray[np.uint32]
+    merged_into: dict[str, str]  # stored stories.merged_into
+    first_published: dict[str, Any]  # stored stories.first_published (None when unknown)
+
+    @property
+    def n_old(self) -> int:
+        return len(self.duplicate_group)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """What a run will read: the listed files compared with the stored manifest."""
+
+    raw_dir: Path
+    out_dir: Path
+    mode: str  # "incremental" or "full"
+    reason: str  # why this mode
+    previous: Path | None  # the version folded into (incremental runs)
+    changes: state.FileChanges
+    batches: list[list[str]]
+
+    @property
+    def nothing_new(self) -> bool:
+        """Nothing to read and nothing vanished: the run cannot change the dataset."""
+        return self.previous is not None and not self.changes.to_read and not self.changes.vanished
+
+    def describe(self) -> str:
+        c = self.changes
+        return (
+            f"{self.mode} run ({self.reason}): {len(c.new)} new, {len(c.changed)} changed, "
+            f"{len(c.unchanged)} unchanged, {len(c.vanished)} vanished input files; "
+            f"{len(c.to_read)} to read in {len(self.batches)} batches"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Fold:
+    """The corpus of a run (stored articles kept plus new ones) and its analysis."""
+
+    plan: RunPlan
+    articles: list[Article]  # analysed inputs, in the order of the analysis
+    quarantine: list[QuarantineRecord]
+    analysis: Analysis | None  # None: nothing changed, nothing to write
+    new_articles: int
+    replaced_articles: int  # stored articles dropped because their file changed
     seconds: dict[str, float]
 
 
@@ -55,14 +136,32 @@ class RunReport:
     version_dir: Path
     counts: dict[str, int]
     seconds: dict[str, float]
+    changes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    written: bool = True  # False: nothing new, the current version was left as it was
 
     def summary(self) -> str:
-        c = self.counts
+        c, ch = self.counts, self.changes
+        files = ch.get("files", {})
+        if not self.written:
+            return (
+                f"newsfold: nothing new ({files.get('unchanged', 0)} input files unchanged), dataset "
+                f"not rewritten: {c['articles']} articles, {c['stories']} stories, "
+                f"{c['quarantined']} quarantined, {self.seconds.get('total', 0.0):.1f}s -> {self.out_dir}"
+            )
+        new = f" ({ch['new_articles']} new)" if ch.get("mode") == "incremental" else ""
+        merged = len(ch.get("merged_stories", {}))
+        story_news = f" ({len(ch.get('new_stories', []))} new, {merged} merged)" if new else ""
         return (
-            f"newsfold: {c['articles']} articles, {c['duplicates']} duplicates in "
-            f"{c['duplicate_groups']} groups, {c['stories']} stories, {c['shared_segments']} shared "
-            f"segments ({c['shared_removed']} removed), {c['quarantined']} quarantined, "
-            f"{self.seconds['total']:.1f}s -> {self.out_dir}"
+            f"newsfold: {c['articles']} articles{new}, {c['duplicates']} duplicates in "
+            f"{c['duplicate_groups']} groups, {c['stories']} stories{story_news}, "
+            f"{c['shared_segments']} shared segments ({c['shared_removed']} removed), "
+            f"{c['quarantined']} quarantined, {self.seconds['total']:.1f}s -> {self.out_dir}"
+            + (
+                f" [{ch.get('mode')}: {files.get('new', 0)} new, {files.get('changed', 0)} changed, "
+                f"{files.get('vanished', 0)} vanished files]"
+                if ch
+                else ""
+            )
         )
 
 
@@ -75,35 +174,100 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
         seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - t0, 4)
 
 
+def _list_files(raw_dir: Path) -> list[str]:
+    return [Path(p).relative_to(raw_dir).as_posix() for p in ingest.list_input_files(raw_dir)]
+
+
+def _batch(files: Sequence[str], size: int) -> list[list[str]]:
+    return [list(files[i : i + size]) for i in range(0, len(files), size)]
+
+
 def plan_batches(raw_dir: Path, config: PipelineConfig) -> list[list[str]]:
-    """Input files, relative to raw_dir, cut into batches that can be read independently."""
-    files = [p.relative_to(raw_dir).as_posix() for p in ingest.list_input_files(raw_dir)]
-    size = config.ingest.batch_files
-    return [files[i : i + size] for i in range(0, len(files), size)]
+    """All input files, relative to raw_dir, cut into batches that can be read independently."""
+    return _batch(_list_files(raw_dir), config.ingest.batch_files)
+
+
+def plan_run(raw_dir: Path, out_dir: Path, config: PipelineConfig, *, full: bool = False) -> RunPlan:
+    """List the input files and decide which to read: all of them, or only new and changed ones.
+
+    Raises:
+        FileNotFoundError: raw_dir is not a directory.
+        state.IncompatibleStateError: the stored signatures use other settings than config.
+    """
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    if not raw_dir.is_dir():
+        raise FileNotFoundError(f"input directory not found: {raw_dir}")
+    files = _list_files(raw_dir)
+    previous = None if full else store.current_version(out_dir)
+    stored: dict[str, state.FileStamp] = {}
+    if full:
+        reason = "--full"
+    elif previous is None:
+        reason = "no earlier version"
+    elif (info := state.read_info(previous)) is None:
+        reason, previous = "the earlier version has no incremental state", None
+    else:
+        settings = state.SignatureSettings(**info["signatures"])
+        state.check_compatible(settings, state.SignatureSettings.from_config(config), out_dir)
+        stored = state.read_manifest_files(previous)
+        reason = f"folding into {previous.name}"
+    changes = state.compare_files(raw_dir, files, stored, config.ingest.max_file_bytes)
+    mode = "incremental" if previous is not None else "full"
+    return RunPlan(
+        raw_dir, out_dir, mode, reason, previous, changes, _batch(changes.to_read, config.ingest.batch_files)
+    )
 
 
 def ingest_batch(raw_dir: Path, files: Sequence[str], config: PipelineConfig) -> ingest.IngestResult:
-    """Read one batch of input files."""
-    return ingest.read_articles(raw_dir, config.ingest, files=[raw_dir / f for f in files])
+    """Read one batch of input files; quarantine records name the input file they came from."""
+    results = []
+    for name in files:
+        got = ingest.read_file(Path(raw_dir) / name, Path(raw_dir), config.ingest)
+        tagged = [dataclasses.replace(q, input_file=name) for q in got.quarantine]
+        results.append(ingest.IngestResult(got.articles, tagged))
+    return ingest.merge_results(results)
 
 
 def merge_batches(results: Sequence[ingest.IngestResult]) -> ingest.IngestResult:
     """Concatenate batch results in order; an id seen in an earlier batch is quarantined."""
-    return ingest.merge_results(results)
-
-
-def _stable_id(prefix: str, key: str) -> str:
-    return f"{prefix}_{xxhash.xxh3_64_hexdigest(key.encode())}"
+    merged = ingest.merge_results(results)
+    # Duplicate-id records made while merging name the article's own file.
+    tagged = [
+        q if q.input_file else dataclasses.replace(q, input_file=q.source_file) for q in merged.quarantine
+    ]
+    return ingest.IngestResult(merged.articles, tagged)
 
 
 def analyse(articles: Sequence[Article], config: PipelineConfig) -> Analysis:
     """Shared text, duplicates and stories for a corpus of ingested articles."""
+    return analyse_incremental(articles, config, None)
+
+
+def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, prior: Prior | None) -> Analysis:
+    """Shared text, duplicates and stories for a corpus whose first articles may be known already.
+
+    Args:
+        articles: The corpus; its first ``prior.n_old`` articles are the stored ones.
+        config: Stage settings.
+        prior: What earlier runs fixed for the stored articles (None: all articles are new, and
+            the result is that of a full run).
+
+    Returns:
+        The tables. Stored articles keep duplicate group, canonical and story
+        (:func:`state.assign_duplicate_groups`, :func:`state.assign_stories`).
+    """
     seconds: dict[str, float] = {}
     n = len(articles)
     if n == 0:
         return Analysis(
-            ARTICLES_SCHEMA.empty_table(), STORIES_SCHEMA.empty_table(), SHARED_TEXT_SCHEMA.empty_table(), {}
+            ARTICLES_SCHEMA.empty_table(),
+            STORIES_SCHEMA.empty_table(),
+            SHARED_TEXT_SCHEMA.empty_table(),
+            {},
+            np.empty((0, 2), dtype=np.uint64),
+            np.empty((0, config.minhash.num_perm), dtype=np.uint32),
         )
+    n_old = prior.n_old if prior is not None else 0
     ids = [a.article_id for a in articles]
     published = pd.to_datetime(
         pd.Series([a.published_at for a in articles], dtype="object"), utc=True
@@ -112,25 +276,65 @@ def analyse(articles: Sequence[Article], config: PipelineConfig) -> Analysis:
 
     with _timed(seconds, "shared_text"):
         shared = find_shared_text(
-            [a.text for a in articles], [a.title for a in articles], config.shared_text, config.minhash
+            [a.text for a in articles],
+            [a.title for a in articles],
+            config.shared_text,
+            config.minhash,
+            sources=[a.source for a in articles],
         )
     with _timed(seconds, "dedup"):
-        dups = find_duplicates(shared.cleaned_texts, ids, published_np, config.dedup, config.minhash)
+        cleaned = shared.cleaned_texts
+        lengths = np.fromiter(map(len, cleaned), dtype=np.int64, count=n)
+        rank = state.preference_rank(published_np, lengths, ids)
+        old_group: list[str | None] = [None] * n
+        old_canonical = np.zeros(n, dtype=bool)
+        if prior is None:
+            dups = find_duplicates(
+                cleaned, ids, published_np, config.dedup, config.minhash, titles=shared.titles
+            )
+            edges = np.stack([np.arange(n), dups.group], axis=1)
+            signatures, text_hashes = dups.signatures, text_fingerprints(cleaned)
+        else:
+            text_hashes, signatures, edges = _fold_duplicates(cleaned, shared.titles, prior, config)
+            old_group[:n_old] = prior.duplicate_group
+            old_canonical[:n_old] = prior.is_canonical
+            old_canonical = state.elect_missing_canonicals(rank, old_group, old_canonical)
+            # An existing group stays whole: each member is linked to its canonical.
+            canonical_of = {old_group[i]: i for i in np.flatnonzero(old_canonical)}
+            keep = np.array([canonical_of[g] for g in prior.duplicate_group], dtype=np.int64)
+            edges = np.concatenate([edges, np.stack([np.arange(n_old), keep], axis=1)])
+        groups = state.assign_duplicate_groups(
+            connected_groups(n, edges), rank, ids, old_group, old_canonical
+        )
     with _timed(seconds, "stories"):
-        canon = np.flatnonzero(dups.is_canonical)
+        canonical = groups.canonical
+        is_canonical = canonical == np.arange(n)
+        canon = np.flatnonzero(is_canonical)
         position = np.full(n, -1, dtype=np.int64)
         position[canon] = np.arange(len(canon))
         # Shared headlines and passages link stories; a link to a copy is a link to its canonical.
-        links = position[dups.group[shared.must_link]] if len(shared.must_link) else shared.must_link
+        links = position[canonical[shared.must_link]] if len(shared.must_link) else shared.must_link
         links = links[links[:, 0] != links[:, 1]] if len(links) else links
         labels, top_terms = cluster_stories(
-            [shared.cleaned_texts[i] for i in canon],
+            [cleaned[i] for i in canon],
             [shared.titles[i] for i in canon],
             published_np[canon],
             links,
             config.stories,
         )
-        story_of_article = labels[position[dups.group]]
+        story_label = labels[position[canonical]]
+        old_story: list[str | None] = [None] * n
+        if prior is not None:
+            old_story[:n_old] = prior.story_id
+        assigned = state.assign_stories(
+            story_label,
+            canonical,
+            _first_rank(published_np, ids),
+            ids,
+            old_story,
+            prior.merged_into if prior is not None else {},
+            prior.first_published if prior is not None else {},
+        )
 
     frame = pd.DataFrame(
         {
@@ -140,20 +344,17 @@ def analyse(articles: Sequence[Article], config: PipelineConfig) -> Analysis:
             "published_at": published.dt.tz_localize("UTC"),
             "source": [a.source for a in articles],
             "url": [a.url for a in articles],
-            "text": shared.cleaned_texts,
+            "text": cleaned,
             "extra": [a.extra for a in articles],
-            "canonical": dups.group,
-            "story_label": story_of_article,
+            "story_label": story_label,
+            "story_id": assigned.story_id,
         }
     )
-    frame["is_canonical"] = dups.is_canonical
-    frame["duplicate_group"] = [_stable_id("dup", ids[g]) for g in dups.group]
-    frame["duplicate_of"] = [
-        None if c else ids[g] for c, g in zip(dups.is_canonical, dups.group, strict=True)
-    ]
+    frame["is_canonical"] = is_canonical
+    frame["duplicate_group"] = groups.group_id
+    frame["duplicate_of"] = [None if c else ids[g] for c, g in zip(is_canonical, canonical, strict=True)]
     frame["published_month"] = published.dt.strftime("%Y-%m").fillna("unknown").to_numpy()
-    stories, story_ids = _story_rows(frame, top_terms)
-    frame["story_id"] = frame["story_label"].map(story_ids)
+    stories = _story_rows(frame, top_terms, assigned.merged_into)
     articles_table = pa.Table.from_pandas(
         frame[ARTICLES_SCHEMA.names], schema=ARTICLES_SCHEMA, preserve_index=False
     )
@@ -170,56 +371,219 @@ def analyse(articles: Sequence[Article], config: PipelineConfig) -> Analysis:
         },
         schema=SHARED_TEXT_SCHEMA,
     ).sort_by([("segment_id", "ascending"), ("article_id", "ascending"), ("start", "ascending")])
-    return Analysis(articles_table, stories, shared_table, seconds)
+    previous_merges = prior.merged_into if prior is not None else {}
+    merged_now = {s: t for s, t in assigned.merged_into.items() if previous_merges.get(s) != t}
+    return Analysis(
+        articles_table,
+        stories,
+        shared_table,
+        seconds,
+        text_hashes,
+        signatures,
+        tuple(assigned.new_stories),
+        merged_now,
+    )
 
 
-def _story_rows(frame: pd.DataFrame, top_terms: dict[int, list[str]]) -> tuple[pa.Table, dict[int, str]]:
-    """One row per story; its id hashes the story's first article (earliest, then smallest id)."""
-    ordered = frame.sort_values(["story_label", "published_at", "article_id"], na_position="last")
-    first = ordered.drop_duplicates("story_label")
-    story_ids = {
-        int(label): _stable_id("story", aid)
-        for label, aid in zip(first["story_label"], first["article_id"], strict=True)
-    }
-    grouped = frame.groupby("story_label", sort=True)
+def _fold_duplicates(
+    cleaned: Sequence[str], titles: Sequence[str | None], prior: Prior, config: PipelineConfig
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """Duplicate edges that involve a new article; stored signatures reused where text is unchanged.
+
+    Returns:
+        Text fingerprints, signatures (both for all articles) and the verified and exact-copy
+        pairs with at least one new article (pairs of stored articles were settled before).
+    """
+    n, n_old = len(cleaned), prior.n_old
+    encoded = encode_texts(cleaned)
+    text_hashes = text_fingerprints(encoded)
+    shingles = shingle_texts(encoded, config.dedup)
+    reuse = np.zeros(n, dtype=bool)
+    reuse[:n_old] = np.all(prior.text_hashes == text_hashes[:n_old], axis=1)
+    signatures = np.empty((n, config.minhash.num_perm), dtype=np.uint32)
+    kept = np.flatnonzero(reuse)
+    signatures[kept] = prior.signatures[kept]
+    todo = np.flatnonzero(~reuse)
+    if len(todo):
+        hasher = MinHasher(num_perm=config.minhash.num_perm, seed=config.minhash.seed)
+        signatures[todo] = hasher.signatures(shingle_texts([cleaned[i] for i in todo.tolist()], config.dedup))
+
+    is_new = np.arange(n) >= n_old
+    representative = group_exact_copies(exact_copy_keys(text_hashes, titles, shingles, config.dedup))
+    copies = np.flatnonzero(representative != np.arange(n))
+    exact = np.stack([representative[copies], copies], axis=1)
+    exact = exact[is_new[exact[:, 0]] | is_new[exact[:, 1]]]
+    candidates = find_candidates(
+        signatures, np.flatnonzero(representative == np.arange(n)), lsh_threshold(config.dedup)
+    )
+    candidates = candidates[is_new[candidates[:, 0]] | is_new[candidates[:, 1]]]
+    pairs = confirm_pairs(cleaned, titles, shingles, candidates, config.dedup)
+    return text_hashes, signatures, np.concatenate([pairs, exact]).astype(np.int64)
+
+
+def _first_rank(published: npt.NDArray[np.datetime64], ids: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Order in which a story's first article is found: earliest published (unknown last), then id."""
+    time_key = published.astype("datetime64[us]").view(np.int64).copy()
+    time_key[np.isnat(published)] = np.iinfo(np.int64).max
+    _, id_rank = np.unique(np.asarray(ids, dtype=str), return_inverse=True)
+    order = np.lexsort((id_rank.ravel(), time_key))
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[order] = np.arange(len(ids))
+    return rank
+
+
+def _story_rows(
+    frame: pd.DataFrame, top_terms: dict[int, list[str]], merged_into: Mapping[str, str]
+) -> pa.Table:
+    """One row per story id; top terms are those of the clustering label holding most of it."""
+    ordered = frame.sort_values(["story_id", "published_at", "article_id"], na_position="last")
+    first = ordered.drop_duplicates("story_id")
+    grouped = frame.groupby("story_id", sort=True)
     agg = grouped.agg(
         n_articles=("article_id", "size"),
         first_published=("published_at", "min"),
         last_published=("published_at", "max"),
     )
+    main_label = (
+        frame.groupby(["story_id", "story_label"], sort=False)
+        .size()
+        .reset_index(name="n")
+        .sort_values(["story_id", "n", "story_label"], ascending=[True, False, True])
+        .drop_duplicates("story_id")
+    )
+    label_of = dict(zip(main_label["story_id"], main_label["story_label"], strict=True))
     headlines = _headlines(frame, first)
-    table = pa.table(
+    return pa.table(
         {
-            "story_id": [story_ids[int(label)] for label in agg.index],
-            "headline": [headlines.get(label) for label in agg.index],
+            "story_id": list(agg.index),
+            "headline": [headlines.get(story) for story in agg.index],
             "n_articles": agg["n_articles"].to_numpy(dtype=np.int64),
             "first_published": agg["first_published"],
             "last_published": agg["last_published"],
-            "top_terms": [top_terms.get(int(label), []) for label in agg.index],
+            "top_terms": [top_terms.get(int(label_of[story]), []) for story in agg.index],
+            "merged_into": [merged_into.get(story) for story in agg.index],
         },
         schema=STORIES_SCHEMA,
     ).sort_by("story_id")
-    return table, story_ids
 
 
-def _headlines(frame: pd.DataFrame, first: pd.DataFrame) -> dict[int, str | None]:
+def _headlines(frame: pd.DataFrame, first: pd.DataFrame) -> dict[str, str | None]:
     """Each story's most frequent title (ties: the earliest); untitled stories get the opening
     line of their first article."""
     titled = frame.dropna(subset=["title"])
     counts = (
-        titled.groupby(["story_label", "title"], sort=False)
+        titled.groupby(["story_id", "title"], sort=False)
         .agg(n=("article_id", "size"), first=("published_at", "min"), first_id=("article_id", "min"))
         .reset_index()
-        .sort_values(["story_label", "n", "first", "first_id"], ascending=[True, False, True, True])
-        .drop_duplicates("story_label")
+        .sort_values(["story_id", "n", "first", "first_id"], ascending=[True, False, True, True])
+        .drop_duplicates("story_id")
     )
-    headlines: dict[int, str | None] = {
-        int(label): str(title) for label, title in zip(counts["story_label"], counts["title"], strict=True)
+    headlines: dict[str, str | None] = {
+        str(story): str(title) for story, title in zip(counts["story_id"], counts["title"], strict=True)
     }
-    for label, text in zip(first["story_label"], first["text"], strict=True):
-        if int(label) not in headlines:
-            headlines[int(label)] = str(text).split("\n", 1)[0][:HEADLINE_FALLBACK_CHARS] or None
+    for story, text in zip(first["story_id"], first["text"], strict=True):
+        if str(story) not in headlines:
+            headlines[str(story)] = str(text).split("\n", 1)[0][:HEADLINE_FALLBACK_CHARS] or None
     return headlines
+
+
+def fold(plan: RunPlan, results: Sequence[ingest.IngestResult], config: PipelineConfig) -> Fold:
+    """Fold the articles read by a run into the stored ones and analyse the corpus.
+
+    Stored articles are kept, except those of a re-read file that no longer has them unchanged
+    (a file changed in place replaces its articles; one that now yields no article at all keeps
+    its earlier ones). Articles of vanished files are kept. A new article whose id is already
+    stored from another file is quarantined. Quarantine records of re-read or vanished files are
+    replaced by this run's.
+    """
+    seconds: dict[str, float] = {}
+    if plan.nothing_new:
+        return Fold(plan, [], [], None, 0, 0, seconds)
+    read = merge_batches(results)
+    with _timed(seconds, "load_state"):
+        stored = state.load_state(plan.previous) if plan.previous is not None else None
+    if stored is None:
+        if plan.previous is not None:  # only new files were read: folding them into nothing loses data
+            raise store.OutputError(f"the state of {plan.previous} is gone; rerun with --full")
+        articles, quarantine, prior = list(read.articles), list(read.quarantine), None
+        new_count, dropped = len(articles), 0
+    else:
+        kept, new, dropped, quarantine = _merge_with_stored(stored, read, plan.changes)
+        if not new and not dropped and _same_records(quarantine, stored.quarantine):
+            return Fold(plan, list(stored.articles), quarantine, None, 0, 0, seconds)
+        prior = _prior(stored, kept)
+        articles = [stored.articles[i] for i in kept] + new
+        new_count = len(new)
+    analysis = analyse_incremental(articles, config, prior)
+    seconds.update(analysis.seconds)
+    return Fold(plan, articles, quarantine, analysis, new_count, dropped, seconds)
+
+
+def _merge_with_stored(
+    stored: state.StoredState, read: ingest.IngestResult, changes: state.FileChanges
+) -> tuple[list[int], list[Article], int, list[QuarantineRecord]]:
+    """(indices of stored articles kept, new articles, stored articles dropped, quarantine)."""
+    reread = set(changes.to_read)
+    fresh: dict[str, dict[str, Article]] = {}
+    for article in read.articles:
+        fresh.setdefault(article.source_file, {})[article.article_id] = article
+    kept: list[int] = []
+    dropped = 0
+    for i, old in enumerate(stored.articles):
+        from_file = fresh.get(old.source_file)
+        if old.source_file not in reread or from_file is None or from_file.get(old.article_id) == old:
+            kept.append(i)
+        else:
+            dropped += 1
+    kept_by_id = {stored.articles[i].article_id: stored.articles[i] for i in kept}
+    new: list[Article] = []
+    clashes: list[QuarantineRecord] = []
+    for article in read.articles:
+        old_article = kept_by_id.get(article.article_id)
+        if old_article is None:
+            new.append(article)
+        elif old_article != article:
+            clashes.append(
+                QuarantineRecord(
+                    article.source_file,
+                    f'duplicate article_id "{article.article_id}" (first seen in {old_article.source_file})',
+                    article.text[:_MAX_DETAIL_CHARS],
+                    input_file=article.source_file,
+                )
+            )
+    unchanged = set(changes.unchanged)
+    carried = [q for q in stored.quarantine if (q.input_file or q.source_file) in unchanged]
+    return kept, new, dropped, carried + list(read.quarantine) + clashes
+
+
+def _same_records(a: Sequence[QuarantineRecord], b: Sequence[QuarantineRecord]) -> bool:
+    def key(q: QuarantineRecord) -> tuple[str, str, str]:
+        return (q.source_file, q.reason, q.detail or "")
+
+    return sorted(map(key, a)) == sorted(map(key, b))
+
+
+def _prior(stored: state.StoredState, kept: Sequence[int]) -> Prior:
+    """The frozen columns of the kept stored articles, read from the version they belong to."""
+    previous = store.read_version_table(stored.version_dir, "articles").select(
+        ["article_id", "duplicate_group", "is_canonical", "story_id"]
+    )
+    columns = previous.to_pydict()
+    row_of = {aid: row for row, aid in enumerate(columns["article_id"])}
+    rows = [row_of[stored.articles[i].article_id] for i in kept]
+    stories = store.read_version_table(stored.version_dir, "stories").to_pydict()
+    index = np.asarray(kept, dtype=np.int64)
+    return Prior(
+        duplicate_group=[columns["duplicate_group"][r] for r in rows],
+        is_canonical=np.array([columns["is_canonical"][r] for r in rows], dtype=bool),
+        story_id=[columns["story_id"][r] for r in rows],
+        text_hashes=stored.text_hashes[index],
+        signatures=stored.signatures[index],
+        merged_into={
+            s: m for s, m in zip(stories["story_id"], stories["merged_into"], strict=True) if m is not None
+        },
+        first_published=dict(zip(stories["story_id"], stories["first_published"], strict=True)),
+    )
 
 
 def versions() -> dict[str, str]:
@@ -233,15 +597,44 @@ def versions() -> dict[str, str]:
     return found
 
 
+def _changes(folded: Fold) -> dict[str, Any]:
+    plan, c = folded.plan, folded.plan.changes
+    analysis = folded.analysis
+    return {
+        "mode": plan.mode,
+        "reason": plan.reason,
+        "previous_run_id": plan.previous.name if plan.previous is not None else None,
+        "files": {
+            "new": len(c.new),
+            "changed": len(c.changed),
+            "unchanged": len(c.unchanged),
+            "vanished": len(c.vanished),
+        },
+        "new_articles": folded.new_articles,
+        "replaced_articles": folded.replaced_articles,
+        "new_stories": list(analysis.new_stories) if analysis is not None else [],
+        "merged_stories": dict(analysis.merged_stories) if analysis is not None else {},
+    }
+
+
 def write_outputs(
-    out_dir: Path,
-    analysis: Analysis,
-    quarantine: Sequence[QuarantineRecord],
-    config: PipelineConfig,
-    seconds: dict[str, float],
-    inputs: dict[str, Any],
+    out_dir: Path, folded: Fold, config: PipelineConfig, seconds: Mapping[str, float] | None = None
 ) -> RunReport:
-    """Write the datasets and manifest as a new version of out_dir; return the run's report."""
+    """Write the datasets, manifest and state as a new version of out_dir; return the report.
+
+    When the fold changed nothing, nothing is written and the report describes the current version.
+    """
+    seconds = {**(seconds or {}), **folded.seconds}
+    changes = _changes(folded)
+    analysis = folded.analysis
+    if analysis is None:
+        previous = folded.plan.previous
+        assert previous is not None  # a fold without analysis always has a stored version
+        manifest = json.loads((previous / store.MANIFEST).read_text())
+        seconds["total"] = round(sum(v for k, v in seconds.items() if k != "total"), 4)
+        return RunReport(
+            manifest["run_id"], out_dir, previous, manifest["counts"], seconds, changes, written=False
+        )
     articles = analysis.articles
     shared = analysis.shared_text
     counts = {
@@ -251,18 +644,28 @@ def write_outputs(
         "stories": analysis.stories.num_rows,
         "shared_segments": len(set(shared.column("segment_id").to_pylist())),
         "shared_removed": sum(1 for r in shared.column("role").to_pylist() if r != "syndicated"),
-        "quarantined": len(quarantine),
+        "quarantined": len(folded.quarantine),
     }
     run_id = store.new_run_id()
     manifest = {
         "run_id": run_id,
         "schema_version": ARTICLES_SCHEMA.metadata[b"newsfold.schema_version"].decode(),
-        "inputs": inputs,
+        "inputs": {"raw_dir": str(folded.plan.raw_dir), "files": len(folded.plan.changes.stamps)},
+        "run": changes,
         "counts": counts,
         "seconds": seconds,
         "config": config.to_dict(),
         "versions": versions(),
     }
+    assert analysis.text_hashes is not None and analysis.signatures is not None
+    state_tables, state_info = state.state_tables(
+        folded.plan.changes.stamps,
+        folded.articles,
+        analysis.text_hashes,
+        analysis.signatures,
+        folded.quarantine,
+        state.SignatureSettings.from_config(config),
+    )
     t0 = time.perf_counter()
     version_dir = store.write_version(
         out_dir,
@@ -270,24 +673,32 @@ def write_outputs(
             "articles": articles,
             "stories": analysis.stories,
             "shared_text": shared,
-            "quarantine": records_to_table(sorted(quarantine, key=_quarantine_key), QUARANTINE_SCHEMA),
+            "quarantine": records_to_table(sorted(folded.quarantine, key=_quarantine_key), QUARANTINE_SCHEMA),
         },
         manifest,
+        state=(state_tables, state_info),
     )
-    seconds = {**seconds, "write": round(time.perf_counter() - t0, 4)}
+    seconds["write"] = round(time.perf_counter() - t0, 4)
     seconds["total"] = round(sum(v for k, v in seconds.items() if k != "total"), 4)
-    return RunReport(run_id, out_dir, version_dir, counts, seconds)
+    return RunReport(run_id, out_dir, version_dir, counts, seconds, changes)
 
 
-def _quarantine_key(record: QuarantineRecord) -> tuple[str, str]:
-    return (record.source_file, record.reason)
+def _quarantine_key(record: QuarantineRecord) -> tuple[str, str, str]:
+    return (record.source_file, record.reason, record.detail or "")
 
 
-def run(raw_dir: Path, out_dir: Path, config: PipelineConfig | None = None) -> RunReport:
-    """Run the whole pipeline on raw_dir and write a new version of out_dir.
+def run(
+    raw_dir: Path, out_dir: Path, config: PipelineConfig | None = None, *, full: bool = False
+) -> RunReport:
+    """Run the pipeline on raw_dir and write a new version of out_dir (if anything changed).
+
+    Incremental unless ``full`` or out_dir has no earlier version: only new and changed input
+    files are read. Holds out_dir's run lock throughout.
 
     Raises:
         FileNotFoundError: raw_dir is not a directory.
+        state.IncompatibleStateError: the stored signatures use other settings (a ValueError).
+        lock.LockHeldError: another run is writing out_dir.
         store.OutputError: out_dir cannot be written.
     """
     config = config or PipelineConfig()
@@ -295,10 +706,10 @@ def run(raw_dir: Path, out_dir: Path, config: PipelineConfig | None = None) -> R
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"input directory not found: {raw_dir}")
     seconds: dict[str, float] = {}
-    with _timed(seconds, "ingest"):
-        batches = plan_batches(raw_dir, config)
-        read = merge_batches([ingest_batch(raw_dir, files, config) for files in batches])
-    analysis = analyse(read.articles, config)
-    seconds.update(analysis.seconds)
-    inputs = {"raw_dir": str(raw_dir), "files": sum(len(b) for b in batches)}
-    return write_outputs(out_dir, analysis, read.quarantine, config, seconds, inputs)
+    with lock.hold(out_dir):
+        with _timed(seconds, "plan"):
+            plan = plan_run(raw_dir, out_dir, config, full=full)
+        with _timed(seconds, "ingest"):
+            results = [ingest_batch(raw_dir, files, config) for files in plan.batches]
+        folded = fold(plan, results, config)
+        return write_outputs(out_dir, folded, config, seconds)

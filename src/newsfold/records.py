@@ -6,7 +6,8 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+# 2: stories gained `merged_into` (incremental runs record story merges instead of renaming).
+SCHEMA_VERSION = "2"
 
 ROLES = ("headline", "boilerplate", "syndicated")
 
@@ -32,6 +33,9 @@ class QuarantineRecord:
     source_file: str
     reason: str
     detail: str | None = None  # whatever could be read (truncated), for a human to inspect
+    # The listed input file the record came from (source_file may be PATH:LINE or a sidecar);
+    # incremental runs drop a file's records when the file is read again. Not written out.
+    input_file: str | None = None
 
 
 ARTICLES_SCHEMA = pa.schema(
@@ -61,6 +65,9 @@ STORIES_SCHEMA = pa.schema(
         pa.field("first_published", pa.timestamp("us", tz="UTC")),
         pa.field("last_published", pa.timestamp("us", tz="UTC")),
         pa.field("top_terms", pa.list_(pa.string()), nullable=False),
+        # Set when a later run found this story to be part of another one: the story_id it was
+        # merged into (never itself merged). Its articles keep this story_id; null otherwise.
+        pa.field("merged_into", pa.string()),
     ],
     metadata={"newsfold.schema_version": SCHEMA_VERSION, "newsfold.dataset": "stories"},
 )

@@ -3,13 +3,17 @@
 Layout of an output directory::
 
     OUT/.versions/<run_id>/{articles,stories,shared_text,quarantine}/  + manifest.json
+    OUT/.versions/<run_id>/state/   the incremental state the version was built with
     OUT/current        -> .versions/<run_id>        (one symlink, replaced atomically)
     OUT/articles       -> current/articles          (stable names analysts open)
     OUT/stories, OUT/shared_text, OUT/quarantine, OUT/manifest.json  likewise
 
 A run writes its whole version into a staging directory, renames it into ``.versions`` and
-then swaps ``current`` with ``os.replace``: a reader sees the old dataset or the new one,
-never a mix, and a crash at any point leaves the previous version in place.
+then swaps ``current`` with ``os.replace``: a reader sees the old dataset or the new one, and
+a crash at any point leaves the previous version (with its state) in place. Data files are
+named after their run (``part-<run_id>-0.parquet``): a reader that listed a dataset's files just
+before a switch and opens them just after cannot mix two versions; it gets FileNotFoundError
+and can retry (or resolve ``current`` once to pin a version).
 """
 
 import json
@@ -26,6 +30,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from newsfold.records import DATASET_SCHEMAS
+
+STATE_DIR = "state"
+STATE_INFO = "state.json"
 
 VERSIONS_DIR = ".versions"
 CURRENT = "current"
@@ -47,8 +54,11 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
 
 
-def write_table(table: pa.Table, directory: Path, name: str) -> None:
-    """Write one dataset into ``directory/name``; the articles dataset is partitioned by month."""
+def write_table(table: pa.Table, directory: Path, name: str, run_id: str = "0") -> None:
+    """Write one dataset into ``directory/name``; the articles dataset is partitioned by month.
+
+    File names carry run_id, so that no two versions have a data file of the same name.
+    """
     schema = DATASET_SCHEMAS[name]
     table = table.select(schema.names).cast(schema)
     target = directory / name
@@ -61,7 +71,7 @@ def write_table(table: pa.Table, directory: Path, name: str) -> None:
             format="parquet",
             schema=schema,
             partitioning=ds.partitioning(pa.schema([schema.field(PARTITION_COLUMN)]), flavor="hive"),
-            basename_template="part-{i}.parquet",
+            basename_template=f"part-{run_id}-{{i}}.parquet",
             existing_data_behavior="error",
             max_rows_per_file=1_000_000,
             max_rows_per_group=100_000,
@@ -70,13 +80,25 @@ def write_table(table: pa.Table, directory: Path, name: str) -> None:
     target.mkdir(parents=True)
     if name == "articles":
         # No rows: one empty file keeps the schema readable (partition column included).
-        pq.write_table(table, target / "part-0.parquet")
+        pq.write_table(table, target / f"part-{run_id}-0.parquet")
         return
-    pq.write_table(table, target / "part-0.parquet", row_group_size=100_000)
+    pq.write_table(table, target / f"part-{run_id}-0.parquet", row_group_size=100_000)
 
 
-def write_version(out_dir: Path, tables: Mapping[str, pa.Table], manifest: dict[str, Any]) -> Path:
+def write_version(
+    out_dir: Path,
+    tables: Mapping[str, pa.Table],
+    manifest: dict[str, Any],
+    state: tuple[Mapping[str, pa.Table], dict[str, Any]] | None = None,
+) -> Path:
     """Write all datasets and the manifest as a new version and make it current atomically.
+
+    Args:
+        out_dir: The output directory.
+        tables: Datasets by name (see records.DATASET_SCHEMAS).
+        manifest: The run's manifest; its ``run_id`` names the version.
+        state: Incremental state to keep with the version: tables written as
+            ``state/NAME.parquet`` with their own schemas, and ``state/state.json``.
 
     Returns:
         The directory of the new version.
@@ -88,7 +110,15 @@ def write_version(out_dir: Path, tables: Mapping[str, pa.Table], manifest: dict[
     try:
         staging.mkdir()
         for name, table in tables.items():
-            write_table(table, staging, name)
+            write_table(table, staging, name, run_id)
+        if state is not None:
+            state_tables, state_info = state
+            (staging / STATE_DIR).mkdir()
+            for name, table in state_tables.items():
+                pq.write_table(table, staging / STATE_DIR / f"{name}.parquet", row_group_size=100_000)
+            (staging / STATE_DIR / STATE_INFO).write_text(
+                json.dumps(state_info, indent=2, sort_keys=True) + "\n"
+            )
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
         _fsync_tree(staging)
         versions = out_dir / VERSIONS_DIR
@@ -114,10 +144,13 @@ def _check_stable_names(out_dir: Path) -> None:
 
 
 def _fsync_tree(root: Path) -> None:
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
+    """Flush every file and directory under root (and root) to disk before it is renamed."""
+    for path in [*sorted(root.rglob("*")), root]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _switch_current(out_dir: Path, version: Path) -> None:
@@ -155,6 +188,10 @@ def prune_versions(out_dir: Path, keep: int = KEEP_VERSIONS) -> None:
             shutil.rmtree(old, ignore_errors=True)
     for stale in out_dir.glob(".staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
+    # Temporary links of a switch interrupted between symlink() and replace().
+    for link in out_dir.glob(".*.tmp-*"):
+        if link.is_symlink():
+            link.unlink(missing_ok=True)
 
 
 def read_table(out_dir: Path, name: str) -> pa.Table:
@@ -162,6 +199,11 @@ def read_table(out_dir: Path, name: str) -> pa.Table:
     version = current_version(out_dir)
     if version is None:
         raise OutputError(f"no newsfold dataset in {out_dir}")
+    return read_version_table(version, name)
+
+
+def read_version_table(version: Path, name: str) -> pa.Table:
+    """Read one dataset of a given version directory with its declared schema."""
     schema = DATASET_SCHEMAS[name]
     dataset = ds.dataset(version / name, format="parquet", schema=schema, partitioning="hive")
     return dataset.to_table()

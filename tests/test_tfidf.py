@@ -1,0 +1,92 @@
+"""tfidf_vectors must equal scikit-learn's TfidfVectorizer bit for bit (values, storage order, vocabulary)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from newsfold.tfidf import count_terms, tfidf_vectors
+
+TEXTS = [
+    "The quick brown fox_jumps over the lazy dog 42 times; the DOG sleeps.",
+    "",
+    "a I",  # only stop words and one-letter tokens
+    "hello world",
+    "héllo wörld hello HELLO",
+    "ÉTÉ été İstanbul ΣΟΦΙΑ σοφία ΟΔΟΣ",  # İ and final sigma: str.lower() needs context
+    "日本語のテキスト 東京 東京",
+    "x" * 5 + " don't won’t e-mail 3.14 _under_ __",
+]
+
+
+def _sklearn(texts, **kwargs):
+    vectorizer = TfidfVectorizer(lowercase=True, stop_words="english", sublinear_tf=True, **kwargs)
+    x = vectorizer.fit_transform(texts).tocsr()
+    return x, vectorizer.get_feature_names_out().astype(str)
+
+
+def _assert_same(texts, **kwargs):
+    expected, expected_terms = _sklearn(texts, **kwargs)
+    got, terms = tfidf_vectors(texts, **kwargs)
+    assert terms.tolist() == expected_terms.tolist()
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    # Same storage order too: row norms are summed in it, so values match exactly.
+    np.testing.assert_array_equal(got.indptr, expected.indptr)
+    np.testing.assert_array_equal(got.indices, expected.indices)
+    np.testing.assert_array_equal(got.data, expected.data)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"min_df": 2},
+        {"min_df": 1, "max_df": 2},
+        {"min_df": 1, "max_df": 0.5},
+        {"dtype": np.float32},
+    ],
+)
+def test_equals_scikit_learn(kwargs):
+    _assert_same(TEXTS, **kwargs)
+
+
+def test_grows_its_table_on_a_large_vocabulary():
+    rng = np.random.default_rng(0)
+    words = [f"w{i:05d}" for i in range(30_000)]
+    texts = [" ".join(rng.choice(words, 400)) for _ in range(300)]
+    _assert_same(texts, min_df=2)
+
+
+def test_raises_as_scikit_learn():
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        tfidf_vectors(["a the of", ""])
+    with pytest.raises(ValueError, match="no terms remain"):
+        tfidf_vectors(["alpha beta", "gamma delta"], min_df=2)
+
+
+def test_counts():
+    x, terms = count_terms(["red red blue", "blue green"])
+    assert terms.tolist() == ["blue", "green", "red"]
+    assert x.toarray().tolist() == [[1, 0, 2], [1, 1, 0]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(list("abcAB _-'.é\u00c9\u0130\u03a3\u03c3\u00df12\n")), max_size=60),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_equals_scikit_learn_on_any_text(texts):
+    try:
+        expected = _sklearn(texts)
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=str(exc).split(";")[0].split(".")[0]):
+            tfidf_vectors(texts)
+        return
+    got, terms = tfidf_vectors(texts)
+    assert terms.tolist() == expected[1].tolist()
+    np.testing.assert_array_equal(got.indices, expected[0].indices)
+    np.testing.assert_array_equal(got.data, expected[0].data)
