@@ -2,7 +2,7 @@
 
     python bench/run_bench.py [--n 100000] [--sizes 10000,100000,300000] [--name NAME]
 
-For each size (default N/10, N and 3N) a corpus is generated (or reused) by bench/gen_corpus.py
+For each size (default N/10, N and 2N) a corpus is generated (or reused) by bench/gen_corpus.py
 and `newsfold.pipeline.run` runs on it in a fresh process (so peak RSS is that run's own), with
 an empty output directory. Per stage and in total it prints seconds, articles/s, MB/s of input
 JSONL and peak RSS (the kernel's high-water mark, reset at the start of each stage through
@@ -145,6 +145,11 @@ def machine() -> dict[str, Any]:
     commit = subprocess.run(
         ["git", "-C", str(PROJECT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
+    changed = subprocess.run(
+        ["git", "-C", str(PROJECT), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -153,6 +158,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": versions,
         "commit": commit or None,
+        "uncommitted_changes": bool(changed),
     }
 
 
@@ -488,7 +494,7 @@ def growth(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="the main size N (default 100,000)")
-    parser.add_argument("--sizes", type=str, default=None, help="comma-separated sizes (default N/10,N,3N)")
+    parser.add_argument("--sizes", type=str, default=None, help="comma-separated sizes (default N/10,N,2N)")
     parser.add_argument("--name", type=str, default=None, help="results file name (default bench-n<N>)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--minhash-docs", type=int, default=5_000, help="articles for the MinHash peers")
@@ -503,7 +509,7 @@ def main() -> None:
         print(json.dumps(run_worker(Path(args.worker[0]), Path(args.worker[1]), args.config)))
         return
 
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.n // 10, args.n, 3 * args.n]
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.n // 10, args.n, 2 * args.n]
     name = args.name or f"bench-n{args.n}"
     info = machine()
     print(

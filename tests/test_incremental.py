@@ -152,26 +152,33 @@ def test_a_new_copy_joins_the_existing_group_whose_canonical_stays(tmp_path):
 
 def test_stories_joined_by_new_articles_are_recorded_as_merged(tmp_path):
     raw, out = tmp_path / "raw", tmp_path / "out"
-    # Topic A early (1-2 March) and late (13-14 March): further apart than the 7-day window.
-    early_late = [record("a1", "A", 1), record("a2", "A", 2), record("a3", "A", 13), record("a4", "A", 14)]
-    write_jsonl(raw / "day1.jsonl", [*early_late, *background()])
+    # Two stories on different topics, each with a quoted passage; a later article quotes both,
+    # and articles sharing a passage (syndicated text) always end up in one story.
+    quote_x = "Harbour master Lena Okafor said the Kestrel ferry stays in port until the autumn inspection."
+    quote_y = "Mayor Tomas Reyes told the council the Millbrook depot closure would cost four million euros."
+    x1, y1 = record("x1", "A", 2), record("y1", "B", 1)
+    x1["text"] += "\n" + quote_x
+    y1["text"] += "\n" + quote_y
+    write_jsonl(raw / "day1.jsonl", [x1, record("x2", "A", 3), y1, record("y2", "B", 2), *background()])
     pipeline.run(raw, out)
     before = rows(out)
-    assert before["a1"]["story_id"] != before["a3"]["story_id"]
-    write_jsonl(raw / "day2.jsonl", [record("a5", "A", 7), record("a6", "A", 8)])  # the bridge
+    x_story, y_story = before["x1"]["story_id"], before["y1"]["story_id"]
+    assert x_story != y_story and before["x2"]["story_id"] == x_story
+    bridge = record("z", "A", 4)
+    bridge["text"] = f"{quote_x}\n{bridge['text']}\n{quote_y}"
+    write_jsonl(raw / "day2.jsonl", [bridge])
     report = pipeline.run(raw, out)
     after = rows(out)
     assert_ids_kept(before, after)
-    early, late = before["a1"]["story_id"], before["a3"]["story_id"]
-    assert report.changes["merged_stories"] == {late: early}  # the later story joins the earlier
+    assert report.changes["merged_stories"] == {x_story: y_story}  # the later story joins the earlier
     stories = {s["story_id"]: s for s in store.read_table(out, "stories").to_pylist()}
-    assert stories[late]["merged_into"] == early and stories[early]["merged_into"] is None
-    assert {after["a5"]["story_id"], after["a6"]["story_id"]} == {early}
-    assert stories[late]["n_articles"] == 2  # its articles kept their story id
+    assert stories[x_story]["merged_into"] == y_story and stories[y_story]["merged_into"] is None
+    assert after["z"]["story_id"] == y_story
+    assert stories[x_story]["n_articles"] == 2  # its articles kept their story id
     # A full rebuild makes one story of them, with no merges.
     full = pipeline.run(raw, tmp_path / "full", full=True)
     full_rows = rows(tmp_path / "full")
-    assert len({full_rows[a]["story_id"] for a in ("a1", "a3", "a5")}) == 1
+    assert len({full_rows[a]["story_id"] for a in ("x1", "x2", "y1", "y2", "z")}) == 1
     assert all(s["merged_into"] is None for s in store.read_table(full.out_dir, "stories").to_pylist())
 
 

@@ -143,8 +143,11 @@ def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHas
     return smallest[group_of_segment]
 
 
-def _relatedness(texts: Sequence[str], member_article: np.ndarray, member_group: np.ndarray) -> np.ndarray:
-    """Mean pairwise cosine of the TF-IDF vectors of each group's articles (one value per group).
+def _relatedness(
+    texts: Sequence[str], member_article: np.ndarray, member_group: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """Mean pairwise cosine of the TF-IDF vectors of each group's articles (one value per group;
+    0 for a group without members here).
 
     Uses ||sum v||² = n + Σ_{i≠j} v_i·v_j for unit vectors, so the cost is linear in members.
     """
@@ -154,9 +157,8 @@ def _relatedness(texts: Sequence[str], member_article: np.ndarray, member_group:
         # min_df=1, dtype=float32), ~10x faster (tokenised in compiled code).
         x, _ = tfidf_vectors([texts[i] for i in articles], min_df=1, dtype=np.float32)
     except ValueError:  # every text was stop words or empty
-        return np.zeros(member_group.max() + 1 if len(member_group) else 0)
+        return np.zeros(n_groups)
     row_of_article = np.searchsorted(articles, member_article)
-    n_groups = int(member_group.max()) + 1
     incidence = sp.csr_matrix(
         (np.ones(len(member_group), dtype=np.float32), (member_group, row_of_article)),
         shape=(n_groups, len(articles)),
@@ -228,26 +230,56 @@ def classify_groups(
         single_source: Per group, whether all its articles come from one known source (None:
             sources unknown).
     """
-    if single_source is None:
-        single_source = np.zeros(len(group_texts), dtype=bool)
-    roles = []
-    for text, n, rel, edge, one_source in zip(
-        group_texts, n_articles, relatedness, edge_share, single_source, strict=True
-    ):
-        words = len(text.split())
-        title_like = words <= config.headline_max_words and not _SENTENCE_END.search(text)
-        furniture = words <= config.marker_max_words and _BOILERPLATE_MARKERS.search(text)
-        if furniture or rel < config.related_cosine:
-            roles.append("boilerplate")
-        elif title_like and edge >= 0.5:
-            roles.append("headline")
-        elif one_source and n >= config.boilerplate_min_same_source:
-            roles.append("boilerplate")
-        elif words >= config.syndicated_min_words:
-            roles.append("syndicated")
-        else:
-            roles.append("boilerplate")
-    return roles
+    words, title_like, furniture = _line_features(group_texts, config)
+    return _assign_roles(
+        words, title_like, furniture, n_articles, edge_share, relatedness, config, single_source
+    )
+
+
+def _line_features(group_texts: Sequence[str], config: SharedTextConfig) -> tuple[np.ndarray, ...]:
+    """Per group text: its word count, whether it reads as a title, whether it is furniture."""
+    n = len(group_texts)
+    words = np.fromiter((len(t.split()) for t in group_texts), dtype=np.int64, count=n)
+    # The sentence end is in the last two characters; markers only matter on short lines.
+    sentence = np.fromiter(
+        (_SENTENCE_END.search(t[-2:]) is not None for t in group_texts), dtype=bool, count=n
+    )
+    marker = np.fromiter(
+        (
+            w <= config.marker_max_words and _BOILERPLATE_MARKERS.search(t) is not None
+            for t, w in zip(group_texts, words.tolist(), strict=True)
+        ),
+        dtype=bool,
+        count=n,
+    )
+    title_like = (words <= config.headline_max_words) & ~sentence
+    furniture = (words <= config.marker_max_words) & marker
+    return words, title_like, furniture
+
+
+def _assign_roles(
+    words: np.ndarray,
+    title_like: np.ndarray,
+    furniture: np.ndarray,
+    n_articles: np.ndarray,
+    edge_share: np.ndarray,
+    relatedness: np.ndarray,
+    config: SharedTextConfig,
+    single_source: np.ndarray | None,
+) -> list[str]:
+    """The rules of classify_groups, on precomputed line features (vectorised)."""
+    one_source = np.zeros(len(words), dtype=bool) if single_source is None else single_source
+    roles = np.select(
+        [
+            furniture | (relatedness < config.related_cosine),
+            title_like & (edge_share >= 0.5),
+            one_source & (n_articles >= config.boilerplate_min_same_source),
+            words >= config.syndicated_min_words,
+        ],
+        ["boilerplate", "headline", "boilerplate", "syndicated"],
+        default="boilerplate",
+    )
+    return [str(r) for r in roles]
 
 
 def _single_source(
@@ -318,15 +350,28 @@ def find_shared_text(
     # corpus a footer and a plug lift the mean cosine of eight unrelated articles from 0.04 to
     # 0.12). Lines not yet known to be boilerplate stay, so copies sharing all their paragraphs
     # remain related.
+    # Cutting boilerplate only makes articles less alike, so a group found to be boilerplate stays
+    # so, and later passes re-measure only the groups still in question, on their own articles.
+    words, title_like, furniture = _line_features(rep_texts, config)
+    relatedness = _relatedness(texts, occ_article, group, len(reps))
     boilerplate = np.zeros(len(reps), dtype=bool)
     for _ in range(_MAX_PASSES):
-        residual = _residual_texts(texts, segments, occ, boilerplate[group])
-        relatedness = _relatedness(residual, occ_article, group)
-        roles = classify_groups(rep_texts, n_articles, edge_share, relatedness, config, single_source)
+        roles = _assign_roles(
+            words, title_like, furniture, n_articles, edge_share, relatedness, config, single_source
+        )
         now = np.array([r == "boilerplate" for r in roles], dtype=bool)
         if np.array_equal(now, boilerplate):
             break
         boilerplate = now
+        open_occ = ~boilerplate[group]
+        if not open_occ.any():
+            break
+        in_open = np.zeros(len(texts), dtype=bool)
+        in_open[occ_article[open_occ]] = True
+        cut = boilerplate[group] & in_open[occ_article]
+        residual = _residual_texts(texts, segments, occ, cut)
+        again = _relatedness(residual, occ_article[open_occ], group[open_occ], len(reps))
+        relatedness = np.where(boilerplate, relatedness, again)
     segment_ids = [f"seg_{xxhash.xxh3_64_hexdigest(segment_key(segments.texts[r]).encode())}" for r in reps]
 
     occ_role = [roles[g] for g in group]
@@ -381,7 +426,8 @@ def _cut_spans(text: str, spans: list[tuple[int, int]]) -> str:
         parts.append(text[pos:s])
         pos = e
     parts.append(text[pos:])
-    return re.sub(r"\n{3,}", "\n\n", "".join(parts)).strip()
+    joined = "".join(parts)
+    return (re.sub(r"\n{3,}", "\n\n", joined) if "\n\n\n" in joined else joined).strip()
 
 
 def _star_pairs(group: np.ndarray, article: np.ndarray) -> np.ndarray:

@@ -38,7 +38,10 @@ class StoryClusterer:
     most similar neighbour and the cosine of their mean vectors is at least `threshold`. A
     centroid, unlike a single link, has to stay on topic as a cluster grows, so one global cut
     serves both a tight event and a broad topic; the mean of many members also smooths the noise
-    of short texts, so cluster pairs are judged more surely than article pairs.
+    of short texts, so cluster pairs are judged more surely than article pairs. Two guards: the
+    clusters' unexpanded means must be `background_ratio` times more alike than an article and
+    unrelated ones are (expansion alone would pair off lone articles with their weak nearest
+    neighbour), and no story may hold dated articles more than `window_days` apart.
 
     Attributes set by `fit`:
         labels_: int64 (n,), each article's story label: the smallest index of its members.
@@ -56,7 +59,7 @@ class StoryClusterer:
         max_terms: int = 64,
         expansion: float = 1.0,
         max_chars: int = 2000,
-        background_ratio: float = 4.0,
+        background_ratio: float = 6.0,
         random_state: int = 0,
     ) -> None:
         self.threshold = threshold
@@ -84,7 +87,7 @@ class StoryClusterer:
             texts: article bodies (any case, with or without stopwords).
             titles: optional titles, prepended to the bodies.
             published: optional datetime64 publication times, NaT where unknown; articles
-                further apart than `window_days` are never linked.
+                further apart than `window_days` are never linked nor in one story.
             must_link: optional (m, 2) index pairs known to be one story (a shared headline or
                 syndicated passage); honoured unless the window forbids them.
 
@@ -118,6 +121,7 @@ class StoryClusterer:
         x, vocabulary = self._vectorize(docs)
         window = float(self.window_days)
         graph = _neighbour_graph(x, days, self.n_neighbors, window)
+        background = _background_cosine(x, graph)
         if len(pairs):
             known = ~np.isnan(days[pairs[:, 0]]) & ~np.isnan(days[pairs[:, 1]])
             gap = np.abs(days[pairs[:, 0]] - days[pairs[:, 1]])
@@ -136,7 +140,7 @@ class StoryClusterer:
         # Merges also need the clusters' own (unexpanded) means to be clearly more alike than
         # unrelated articles are; capped at the threshold so that a corpus about a single story,
         # whose "unrelated" articles are all related, can still merge.
-        min_raw = min(float(self.background_ratio) * _background_cosine(x, graph), float(self.threshold))
+        min_raw = min(float(self.background_ratio) * background, float(self.threshold))
         canonical_labels, self.n_rounds_ = _agglomerate(
             expanded, x, adjacency, initial, float(self.threshold), min_raw, days, window
         )

@@ -202,6 +202,24 @@ def _stop_hashes() -> npt.NDArray[np.uint64]:
     return _STOP_HASHES
 
 
+def _term_strings(
+    data: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+) -> list[str]:
+    """The lower-cased strings of byte spans of data, gathered into one NUL-separated buffer and
+    decoded, lower-cased and split at once (a decode per span costs ~3 µs, most of it slicing).
+    NUL never occurs in a token, and as a non-letter it leaves str.lower()'s final-sigma rule
+    the same as at the end of a lone token."""
+    if len(starts) == 0:
+        return []
+    lengths = ends - starts
+    slot = np.cumsum(lengths + 1) - (lengths + 1)  # where each span starts in the buffer
+    total = int(slot[-1] + lengths[-1] + 1)
+    source = np.repeat(starts - slot, lengths + 1) + np.arange(total)
+    joined = data[np.minimum(source, len(data) - 1)]
+    joined[slot + lengths] = 0
+    return joined.tobytes().decode("utf-8", "surrogatepass").lower().split("\x00")[:-1]
+
+
 def count_terms(
     texts: list[str] | EncodedTexts, min_df: int = 1, max_df: int | float = 1.0, dtype: type = np.float64
 ) -> tuple[sp.csr_matrix, npt.NDArray[np.str_]]:
@@ -263,11 +281,7 @@ def count_terms(
     if not keep.any():
         raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
     kept = np.flatnonzero(keep)
-    data = encoded.data
-    words = [
-        bytes(data[s:e]).decode("utf-8", "surrogatepass").lower()
-        for s, e in zip(term_start[kept].tolist(), term_end[kept].tolist(), strict=True)
-    ]
+    words = _term_strings(encoded.data, term_start[kept], term_end[kept])
     order = sorted(range(len(words)), key=words.__getitem__)
     column = np.full(n_terms, -1, dtype=np.int64)
     column[kept[order]] = np.arange(len(order))
