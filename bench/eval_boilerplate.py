@@ -28,10 +28,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from make_duplicates import DEFAULT_SOURCE, PROJECT, load_source, split_sentences
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.neighbors import NearestNeighbors
 
+from make_duplicates import DEFAULT_SOURCE, PROJECT, load_source, split_sentences
 from newsfold import pipeline, store
 from newsfold.benchmark_eval import write_input
 from newsfold.config import load_config
@@ -66,7 +66,9 @@ BOTTOM_TEMPLATES = (
 CARRIED_BY = (1.0, 0.7, 0.4)
 
 
-def outlet_lines(outlets: list[str], per_outlet: int, rng: random.Random) -> dict[str, list[tuple[str, str, float]]]:
+def outlet_lines(
+    outlets: list[str], per_outlet: int, rng: random.Random
+) -> dict[str, list[tuple[str, str, float]]]:
     """(text, "top"|"bottom", share of articles) for each outlet's boilerplate lines."""
     lines = {}
     for outlet in outlets:
@@ -108,7 +110,7 @@ def quote_groups(records: list[dict[str, Any]], min_cosine: float) -> list[list[
 def pick_quote(text: str, rng: random.Random) -> str | None:
     """A sentence of 10-40 words, preferably one quoting someone."""
     sentences = [s for s in split_sentences(text) if 10 <= len(s.split()) <= 40]
-    quoted = [s for s in sentences if any(q in s for q in "\"“”")]
+    quoted = [s for s in sentences if any(q in s for q in '"“”')]
     pool = quoted or sentences
     return rng.choice(pool) if pool else None
 
@@ -122,8 +124,10 @@ def insert_paragraph(text: str, paragraph: str, rng: random.Random) -> str:
     return "\n\n".join([" ".join(sentences[:at]), paragraph, " ".join(sentences[at:])])
 
 
-def build(records: list[dict[str, Any]], per_outlet: int, seed: int, min_cosine: float) -> list[dict[str, Any]]:
-    """Records with injected lines; each carries `_top`, `_bottom`, `_quote` and `_body` (its genuine lines)."""
+def build(
+    records: list[dict[str, Any]], per_outlet: int, seed: int, min_cosine: float
+) -> list[dict[str, Any]]:
+    """Records with injected lines, each with `_top`, `_bottom`, `_quote` and `_body` (its genuine lines)."""
     rng = random.Random(seed)
     records = [dict(r) for r in records if normalize_text(r.get("text") or "")]
     outlets = sorted({r.get("source") or "unknown" for r in records})
@@ -147,7 +151,9 @@ def build(records: list[dict[str, Any]], per_outlet: int, seed: int, min_cosine:
     return records
 
 
-def measure(records: list[dict[str, Any]], articles: dict[str, dict[str, Any]], roles: dict[tuple[str, str], str]) -> dict[str, Any]:
+def measure(
+    records: list[dict[str, Any]], articles: dict[str, dict[str, Any]], roles: dict[tuple[str, str], str]
+) -> dict[str, Any]:
     """Injected lines removed, genuine characters removed, quotes kept and labelled syndicated."""
     injected = removed = 0
     body_chars = body_removed = 0
@@ -211,15 +217,21 @@ def main() -> None:
     source = args.source if args.source.exists() else PROJECT / "data" / "raw"
     source_records = load_source(source)
     if args.sample:
-        source_records = random.Random(args.seed).sample(source_records, min(args.sample, len(source_records)))
+        source_records = random.Random(args.seed).sample(
+            source_records, min(args.sample, len(source_records))
+        )
     records = build(source_records, args.lines, args.seed, args.min_cosine)
     with tempfile.TemporaryDirectory() as tmp:
         raw, out = Path(tmp) / "raw", Path(tmp) / "out"
         hidden = ("source",) if args.no_sources else ()
-        write_input([{k: v for k, v in r.items() if not k.startswith("_") and k not in hidden} for r in records], raw)
+        write_input(
+            [{k: v for k, v in r.items() if not k.startswith("_") and k not in hidden} for r in records], raw
+        )
         run = pipeline.run(raw, out, load_config(args.config))
         articles = {a["article_id"]: a for a in store.read_table(out, "articles").to_pylist()}
-        roles = {(s["article_id"], s["text"]): s["role"] for s in store.read_table(out, "shared_text").to_pylist()}
+        roles = {
+            (s["article_id"], s["text"]): s["role"] for s in store.read_table(out, "shared_text").to_pylist()
+        }
     result = measure(records, articles, roles)
     result["seconds"] = run.seconds["total"]
     lost = result.pop("lost_body_lines")
@@ -232,7 +244,8 @@ def main() -> None:
             f"{result['quotes']} quote occurrences, {result['seconds']:.1f}s pipeline\n"
             f"injected lines removed  {result['injected_removed']:.4f}   (target >= 0.98)\n"
             f"body characters removed {result['body_removed']:.4%}  (target <= 0.5 %)\n"
-            f"quotes kept             {result['quotes_kept']:.4f}   labelled syndicated {result['quotes_syndicated']:.4f}"
+            f"quotes kept             {result['quotes_kept']:.4f}   "
+            f"labelled syndicated {result['quotes_syndicated']:.4f}"
         )
     if args.show:
         print("\nmissed lines (occurrences):")

@@ -25,7 +25,6 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from make_duplicates import DEFAULT_SOURCE, PROJECT, load_source, make_set
-
 from newsfold.benchmark_eval import evaluate_file
 from newsfold.config import load_config
 
@@ -77,7 +76,9 @@ def main() -> None:
             source = DEFAULT_SOURCE if DEFAULT_SOURCE.exists() else PROJECT / "data" / "raw"
             path = Path(tmp) / "duplicates.jsonl"
             records = make_set(load_source(source), per_variant=150, negatives=150, seed=args.seed)
-            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+            path.write_text(
+                "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+            )
         with path.open(encoding="utf-8") as lines:
             labelled = [json.loads(line) for line in lines if line.strip()]
         evaluation = evaluate_file(path, load_config(args.config), stories=False, duplicates=True)
@@ -88,14 +89,18 @@ def main() -> None:
         print(json.dumps(report, indent=2))
     else:
         d = report["duplicates"]
-        print(f"{path}: {report['counts']['articles']} articles, {report['seconds']['pipeline']:.1f}s pipeline")
-        print(f"{'variant':<14} {'gold pairs':>10} {'recall':>7} {'pred pairs':>10} {'precision':>9} {'false':>6}")
+        print(
+            f"{path}: {report['counts']['articles']} articles, {report['seconds']['pipeline']:.1f}s pipeline"
+        )
+        header = ("variant", "gold pairs", "recall", "pred pairs", "precision", "false")
+        print("{:<14} {:>10} {:>7} {:>10} {:>9} {:>6}".format(*header))
         for variant, s in per_variant.items():
             print(
                 f"{variant:<14} {s['gold_pairs']:>10} {_fmt(s['recall']):>7} {s['predicted_pairs']:>10} "
                 f"{_fmt(s['precision']):>9} {s['false_merges']:>6}"
             )
-        print(f"{'all':<14} {d['true_pairs']:>10} {_fmt(d['recall']):>7} {d['predicted_pairs']:>10} {_fmt(d['precision']):>9}")
+        recall, precision = _fmt(d["recall"]), _fmt(d["precision"])
+        print(f"{'all':<14} {d['true_pairs']:>10} {recall:>7} {d['predicted_pairs']:>10} {precision:>9}")
     if args.show:
         _show(evaluation.articles, {str(r["id"]): r for r in labelled}, args.show)
 

@@ -9,6 +9,8 @@ Each original article is used in one family only:
   first half, cut at a sentence end), `ocr` (1-3 % character errors: confusions, drops,
   insertions, split and joined words), `mixed` (two of the above at milder levels, never
   reordering with truncation);
+- `reprinted`: one original with a copy of each variant but byline_footer at once (an outlet
+  reprinting a story many times), all in one gold group;
 - negatives, which must not be merged: `same_story` (two different real articles on one event,
   found as mutual nearest TF-IDF neighbours published within three days that are not reprints),
   `shared_quote` (such a pair where the second also quotes two sentences of the first);
@@ -220,7 +222,9 @@ def _copy(record: Record, **changes: Any) -> Record:
     return {**record, **changes}
 
 
-def word_edits(record: Record, rng: random.Random, vocabulary: Sequence[str], rate: float = 0.0) -> tuple[Record, Record]:
+def word_edits(
+    record: Record, rng: random.Random, vocabulary: Sequence[str], rate: float = 0.0
+) -> tuple[Record, Record]:
     rate = rate or rng.uniform(0.01, 0.08)
     return record, _copy(record, text=edit_words(record["text"], rng, rate, vocabulary))
 
@@ -255,7 +259,9 @@ def truncation(record: Record, rng: random.Random, vocabulary: Sequence[str]) ->
     return record, _copy(record, text=half + (" …" if rng.random() < 0.3 else ""))
 
 
-def ocr(record: Record, rng: random.Random, vocabulary: Sequence[str], rate: float = 0.0) -> tuple[Record, Record]:
+def ocr(
+    record: Record, rng: random.Random, vocabulary: Sequence[str], rate: float = 0.0
+) -> tuple[Record, Record]:
     rate = rate or rng.uniform(0.01, 0.03)
     return record, _copy(record, text=add_ocr_noise(record["text"], rng, rate))
 
@@ -369,7 +375,9 @@ def _day(record: Record) -> float | None:
     return datetime.fromisoformat(str(value)[:10]).timestamp() / 86400
 
 
-def same_story_pairs(originals: Sequence[Record], min_cosine: float, max_days: float) -> list[tuple[int, int]]:
+def same_story_pairs(
+    originals: Sequence[Record], min_cosine: float, max_days: float
+) -> list[tuple[int, int]]:
     """Disjoint pairs of different articles on one event: mutual close TF-IDF neighbours, close in time.
 
     Originals are not reprints of one another (pick_originals), so a pair is two articles, not
@@ -436,7 +444,9 @@ def make_set(
     out: list[Record] = []
 
     def emit(record: Record, group: str, variant: str, role: str, suffix: str = "") -> None:
-        out.append({**record, "id": f"{record['id']}{suffix}", "dup_group": group, "variant": variant, "role": role})
+        out.append(
+            {**record, "id": f"{record['id']}{suffix}", "dup_group": group, "variant": variant, "role": role}
+        )
 
     for variant in COPY_VARIANTS:
         for _ in range(min(per_variant, len(free))):
@@ -445,6 +455,15 @@ def make_set(
             group = f"dup:{base['id']}"
             emit(original, group, variant, "original")
             emit(copy, group, variant, "copy", f"~{variant}")
+    # One outlet reprinting a story many times: every copy variant of one original at once, so
+    # that the copies' shared paragraphs recur in many articles of one source.
+    for _ in range(min(per_variant // 3, len(free))):
+        base = originals[free.pop()]
+        group = f"dup:{base['id']}"
+        emit(base, group, "reprinted", "original")
+        for variant in COPY_VARIANTS:
+            if variant != "byline_footer":  # it may furnish the original instead of the copy
+                emit(VARIANTS[variant](base, rng, vocabulary)[1], group, "reprinted", "copy", f"~{variant}")
     chosen = pairs[:n_pairs]
     rng.shuffle(chosen)
     for k, (i, j) in enumerate(chosen):
@@ -468,7 +487,9 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="JSONL file or article directory")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--per-variant", type=int, default=150, help="originals per copy variant")
-    parser.add_argument("--negatives", type=int, default=150, help="same-story pairs (half get a shared quote)")
+    parser.add_argument(
+        "--negatives", type=int, default=150, help="same-story pairs (half get a shared quote)"
+    )
     parser.add_argument("--min-words", type=int, default=80)
     parser.add_argument("--min-cosine", type=float, default=0.5)
     parser.add_argument("--no-distractors", action="store_true", help="leave out the unused originals")

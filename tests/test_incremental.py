@@ -152,8 +152,8 @@ def test_a_new_copy_joins_the_existing_group_whose_canonical_stays(tmp_path):
 
 def test_stories_joined_by_new_articles_are_recorded_as_merged(tmp_path):
     raw, out = tmp_path / "raw", tmp_path / "out"
-    # Two stories on different topics, each with a quoted passage; a later article quotes both,
-    # and articles sharing a passage (syndicated text) always end up in one story.
+    # Two stories on different topics, each with a quoted passage; a later article on both topics
+    # quotes both, and articles sharing a passage (syndicated text) always end up in one story.
     quote_x = "Harbour master Lena Okafor said the Kestrel ferry stays in port until the autumn inspection."
     quote_y = "Mayor Tomas Reyes told the council the Millbrook depot closure would cost four million euros."
     x1, y1 = record("x1", "A", 2), record("y1", "B", 1)
@@ -164,8 +164,9 @@ def test_stories_joined_by_new_articles_are_recorded_as_merged(tmp_path):
     before = rows(out)
     x_story, y_story = before["x1"]["story_id"], before["y1"]["story_id"]
     assert x_story != y_story and before["x2"]["story_id"] == x_story
+    # The bridge is about both topics, so each quote is shared by related articles.
     bridge = record("z", "A", 4)
-    bridge["text"] = f"{quote_x}\n{bridge['text']}\n{quote_y}"
+    bridge["text"] = f"{quote_x}\n{bridge['text']}\n{record('z', 'B', 4)['text']}\n{quote_y}"
     write_jsonl(raw / "day2.jsonl", [bridge])
     report = pipeline.run(raw, out)
     after = rows(out)

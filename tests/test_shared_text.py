@@ -1,7 +1,16 @@
+import json
+
 import numpy as np
 
+from conftest import PROJECT
 from newsfold.config import MinHashConfig, SharedTextConfig
-from newsfold.shared_text import classify_groups, find_shared_text, segment_key, split_segments
+from newsfold.shared_text import (
+    _in_edge_block,
+    classify_groups,
+    find_shared_text,
+    segment_key,
+    split_segments,
+)
 
 HEADLINE = "Dock strike enters second week as talks stall - unions"
 FOOTER = "© 2026 Daily Planet. All rights reserved. Sign up for our morning briefing."
@@ -141,3 +150,62 @@ def test_classify_rules():
         config,
     )
     assert roles == ["headline", "boilerplate", "syndicated", "boilerplate"]
+
+
+# ---- classification rules beyond the basics ----------------------------------------------------
+
+BRIDGE = [
+    a["text"]
+    for a in json.loads((PROJECT / "tests/fixtures/quality/articles.json").read_text())
+    if a["story"] == "bridge"
+]
+PLUG = "Get the Harbour Gazette on your phone, with alerts for every new story from the river."
+
+
+def test_an_outlets_line_in_several_articles_on_one_event_is_boilerplate():
+    texts = [text.replace("\n\n", f"\n\n{PLUG}\n\n", 1) for text in BRIDGE]
+    config = SharedTextConfig(boilerplate_min_same_source=3)
+    with_sources = find_shared_text(texts, [None] * 3, config, MinHashConfig(), ["Harbour Gazette"] * 3)
+    assert {r for r, t in zip(with_sources.role, with_sources.text, strict=True) if t == PLUG} == {
+        "boilerplate"
+    }
+    assert all(PLUG not in text for text in with_sources.cleaned_texts)
+    # Without sources, related articles sharing a sentence-long line keep it as syndicated text.
+    without = find_shared_text(texts, [None] * 3, config, MinHashConfig())
+    assert {r for r, t in zip(without.role, without.text, strict=True) if t == PLUG} == {"syndicated"}
+
+
+def test_copies_of_one_article_from_one_outlet_keep_their_paragraphs():
+    copies = [
+        BRIDGE[0].replace("cyclists", word)
+        for word in ("cyclists", "riders", "commuters", "students", "walkers")
+    ]
+    result = find_shared_text(
+        copies, [None] * 5, SharedTextConfig(), MinHashConfig(), ["Harbour Gazette"] * 5
+    )
+    assert "boilerplate" not in result.role
+    assert result.cleaned_texts == copies
+
+
+def test_a_footer_without_markers_is_boilerplate_across_unrelated_articles():
+    footer = "The Harbour Gazette is independent and owned by its readers and its staff."
+    texts = [
+        f"{t}\n\n{footer}"
+        for t in (FLOOD.replace(FOOTER, ""), CHESS.replace(FOOTER, ""), STRIKE_3.replace(FOOTER, ""))
+    ]
+    result = run(texts=texts)
+    assert set(result.role) == {"boilerplate"}
+    assert all(footer not in text for text in result.cleaned_texts)
+
+
+def test_lines_stacked_at_the_top_or_bottom_count_as_edge_lines():
+    texts = [
+        f"Top line one is here\n\nTop line two is here\n\n{body}\n\nBottom line is here"
+        for body in (FLOOD, CHESS)
+    ]
+    segments = split_segments(texts, SharedTextConfig())
+    shared = np.array(
+        [t in ("Top line one is here", "Top line two is here", "Bottom line is here") for t in segments.texts]
+    )
+    edge = _in_edge_block(segments, shared)
+    assert edge.tolist() == shared.tolist()

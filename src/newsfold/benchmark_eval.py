@@ -140,9 +140,11 @@ def evaluate_file(
             ["article_id", "story_id", "duplicate_group", "is_canonical"]
         )
     articles = table.to_pandas()
-    articles["gold_story"] = articles["article_id"].map(labelled.story)
-    gold_dup = articles["article_id"].map(labelled.dup_group)
-    articles["gold_dup_group"] = gold_dup.fillna("self:" + articles["article_id"])
+    ids = articles["article_id"].tolist()
+    articles["gold_story"] = pd.Series([labelled.story.get(i) for i in ids], dtype=object)
+    articles["gold_dup_group"] = pd.Series(
+        [labelled.dup_group.get(i, f"self:{i}") for i in ids], dtype=object
+    )
 
     scored = articles[articles["gold_story"].notna()]
     report: dict[str, Any] = {
@@ -186,7 +188,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines += [
             "",
             f"{'stories':<10} {'precision':>9} {'recall':>7} {'f1':>6}",
-            f"{'B-cubed':<10} {s['bcubed_precision']:>9.3f} {s['bcubed_recall']:>7.3f} {s['bcubed_f1']:>6.3f}",
+            f"{'B-cubed':<10} {s['bcubed_precision']:>9.3f} {s['bcubed_recall']:>7.3f} "
+            f"{s['bcubed_f1']:>6.3f}",
             f"{'pairwise':<10} {s['pairwise_precision']:>9.3f} {s['pairwise_recall']:>7.3f} "
             f"{s['pairwise_f1']:>6.3f}",
             f"ARI {s['ari']:.3f}   NMI {s['nmi']:.3f}   "

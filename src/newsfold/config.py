@@ -31,10 +31,10 @@ class IngestConfig:
 @dataclasses.dataclass(frozen=True)
 class MinHashConfig:
     # Permutations of the dedup signatures. Every LSH candidate is verified exactly, so they
-    # serve recall at the candidate level (Jaccard ~0.4 for a reprint of half an article): 128
-    # permutations can only recall 0.4 with bands of 2 rows, which at character 7-grams' chance
-    # Jaccard of 0.02-0.1 between unrelated articles makes ~10x more candidates than the 3-row
-    # bands that 256 allow ((48, 3): P(0.4) = 0.96, P(0.05) = 0.006).
+    # serve a sharp cut at the candidate levels (Jaccard 0.6 over whole texts, 0.5 over their
+    # beginnings): unrelated articles share 2-10 % of their character 7-grams by chance, and at
+    # 0.5 the bands 256 permutations allow let 0.5 % of pairs at Jaccard 0.1 through ((47, 4):
+    # P(0.5) = 0.95), 128 permutations 2.3 % ((23, 3)).
     num_perm: int = 256
     seed: int = 1
     # datasketch 2.x default scheme; stored with every persisted signature.
@@ -70,8 +70,15 @@ class SharedTextConfig:
     # Articles sharing a segment are "related" when the mean pairwise cosine of their TF-IDF
     # bodies is at least this; below it the segment is boilerplate (a footer across stories).
     related_cosine: float = 0.1
-    # A segment in this many articles of one source is boilerplate even if they are related.
+    # A segment in this many articles of one source is boilerplate even if they are related:
+    # an outlet's own footer or plug, on an outlet that mostly covers one subject (lines carried
+    # by one outlet's articles in newsarticles.jsonl reach a mean cosine of 0.18, above
+    # related_cosine).
     boilerplate_min_same_source: int = 5
+    # ... unless its articles are this alike (mean cosine): then they are copies of one article
+    # (>= 0.8 for reprints with edits or OCR noise), whose shared paragraphs are the article.
+    # One outlet's articles on one event stay well below it (0.44 on the demo corpus).
+    boilerplate_max_related: float = 0.6
 
     def __post_init__(self) -> None:
         _check(2 <= self.char_ngram <= 16, "shared_text.char_ngram must be in [2, 16]")
@@ -79,6 +86,10 @@ class SharedTextConfig:
         _check(self.min_chars >= 1, "shared_text.min_chars must be >= 1")
         _check(self.num_perm >= 16, "shared_text.num_perm must be >= 16")
         _check(0.0 <= self.related_cosine <= 1.0, "shared_text.related_cosine must be in [0, 1]")
+        _check(
+            0.0 <= self.boilerplate_max_related <= 1.0,
+            "shared_text.boilerplate_max_related must be in [0, 1]",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +117,17 @@ class DedupConfig:
     # of character 7-grams; ~250 words of word 3-grams), so that a quote or snippet is not
     # "contained" in every article quoting it.
     min_containment_shingles: int = 250
+    # Texts with fewer shingles than this (~15 words in character 7-grams: a headline or a
+    # snippet) are duplicates only when equal: two headlines a word apart ("best black friday
+    # deal" / "... apps") are different articles as often as copies (GoogleNews: 92 of 3,240
+    # merged pairs of such snippets crossed stories).
+    min_shingles: int = 100
+    # Truncated reprints are found by LSH over the texts' first 500 characters (the lead and a
+    # little more) at Jaccard 0.5: half-article reprints on bench/make_duplicates.py score >= 0.68
+    # there (0.97 for 95 %), copies with a headline, byline or edits >= 0.6; 300 characters
+    # leave too few shingles, 800 reach past the end of a short reprint (0.53).
+    prefix_chars: int = 500
+    prefix_threshold: float = 0.5
     # Alignment check of every pair passing the rules above (text-dedup's "check false
     # positives"): the smaller text, and as many characters from the start of the larger, are
     # cut into windows of about this many characters (three sentences); a window is covered
@@ -113,16 +135,23 @@ class DedupConfig:
     # edits leave a copy's windows ~0.8 covered, a new paragraph ~0.1.
     window_chars: int = 300
     window_containment: float = 0.5
-    # A pair stays a duplicate only if at most these shares of characters are uncovered: of the
-    # smaller text (a copy is all in its original), and of the start of the larger (where an
-    # editor may have cut a paragraph from the copy, but a follow-up puts its new lead and new
-    # paragraphs). Measured: bench/make_duplicates.py copies <= 0.095 / <= 0.03; natural wire
-    # reprints in newsarticles.jsonl <= 0.05 / <= 0.05; bench/gen_corpus.py wire copies with a
-    # paragraph dropped: 98 % within 0.1 / 0.3; an outlet's follow-ups that reuse its earlier
-    # article (Jaccard up to 0.62, containment up to 0.86, where the set rules alone cannot
-    # tell them from copies) >= 0.127 on the smaller side or >= 0.39 on the larger.
+    # Lines shorter than this are not compared: bylines, headlines, credit lines and footers
+    # (mostly under 20 words) that a reprint adds or drops. A new lead or paragraph is longer.
+    min_line_words: int = 20
+    # A pair stays a duplicate only if the smaller text's lead (first window) is covered, and at
+    # most these shares of characters are uncovered: of the smaller text (a copy is all in its
+    # original); of the start of the larger when it begins as the smaller does (an editor may
+    # have cut a paragraph from the copy); and when it begins with text of its own (a follow-up
+    # puts a new lead and new paragraphs around the text it reuses). Measured: on
+    # bench/make_duplicates.py copies <= 0.013 / <= 0.1, leads covered; bench/gen_corpus.py wire
+    # copies with a paragraph dropped: 98 % within 0.1 / 0.3; in newsarticles.jsonl, follow-ups
+    # that reuse an earlier article (at Jaccard up to 0.62 and containment up to 0.86, where the
+    # set rules alone cannot tell them from copies) have a new lead on the smaller side, >= 0.13
+    # uncovered on it, or a new lead and >= 0.27 on the larger. The price: a reprint whose lead
+    # was rewritten is not merged (one natural case, J 0.82).
     max_uncovered_smaller: float = 0.1
     max_uncovered_larger: float = 0.3
+    max_uncovered_new_lead: float = 0.15
 
     def __post_init__(self) -> None:
         _check(self.shingles in ("char", "word"), "dedup.shingles must be 'char' or 'word'")
@@ -131,10 +160,15 @@ class DedupConfig:
         _check(0.0 < self.threshold <= 1.0, "dedup.threshold must be in (0, 1]")
         _check(0.0 < self.containment <= 1.0, "dedup.containment must be in (0, 1]")
         _check(self.min_containment_shingles >= 1, "dedup.min_containment_shingles must be >= 1")
+        _check(self.prefix_chars >= 20, "dedup.prefix_chars must be >= 20")
+        _check(self.min_shingles >= 1, "dedup.min_shingles must be >= 1")
+        _check(0.0 < self.prefix_threshold <= 1.0, "dedup.prefix_threshold must be in (0, 1]")
         _check(self.window_chars >= 20, "dedup.window_chars must be >= 20")
+        _check(self.min_line_words >= 1, "dedup.min_line_words must be >= 1")
         _check(0.0 <= self.window_containment <= 1.0, "dedup.window_containment must be in [0, 1]")
         _check(0.0 <= self.max_uncovered_smaller <= 1.0, "dedup.max_uncovered_smaller must be in [0, 1]")
         _check(0.0 <= self.max_uncovered_larger <= 1.0, "dedup.max_uncovered_larger must be in [0, 1]")
+        _check(0.0 <= self.max_uncovered_new_lead <= 1.0, "dedup.max_uncovered_new_lead must be in [0, 1]")
 
 
 @dataclasses.dataclass(frozen=True)

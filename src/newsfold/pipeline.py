@@ -30,10 +30,9 @@ from newsfold.config import PipelineConfig
 from newsfold.dedup import (
     confirm_pairs,
     exact_copy_keys,
-    find_candidates,
+    find_all_candidates,
     find_duplicates,
     group_exact_copies,
-    lsh_threshold,
     shingle_texts,
 )
 from newsfold.minhash import MinHasher, encode_texts, text_fingerprints
@@ -413,8 +412,8 @@ def _fold_duplicates(
     copies = np.flatnonzero(representative != np.arange(n))
     exact = np.stack([representative[copies], copies], axis=1)
     exact = exact[is_new[exact[:, 0]] | is_new[exact[:, 1]]]
-    candidates = find_candidates(
-        signatures, np.flatnonzero(representative == np.arange(n)), lsh_threshold(config.dedup)
+    candidates = find_all_candidates(
+        cleaned, signatures, np.flatnonzero(representative == np.arange(n)), config.dedup, config.minhash
     )
     candidates = candidates[is_new[candidates[:, 0]] | is_new[candidates[:, 1]]]
     pairs = confirm_pairs(cleaned, titles, shingles, candidates, config.dedup)

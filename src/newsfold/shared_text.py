@@ -38,9 +38,10 @@ _BOILERPLATE_MARKERS = re.compile(
 _SENTENCE_END = re.compile(r"[.;:,]['\"’”)]?$")
 _KEY_JUNK = re.compile(r"[\W_]+", re.UNICODE)
 _LINE = re.compile(r"[^\n]+")
-# Classification passes, each measuring relatedness without the boilerplate found so far: the
-# second pass settles what the first one's footers hid; a third rarely changes anything.
-_MAX_PASSES = 3
+# Share of its characters an article must keep without its shared lines to be measured on its
+# own text (see find_shared_text): a third leaves room for an outlet's stack of header and footer
+# lines around a short article, while a reprint made of shared paragraphs keeps almost nothing.
+_MIN_OWN_TEXT = 1 / 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,12 +173,14 @@ def _relatedness(
 
 
 def _residual_texts(texts: Sequence[str], segments: Segments, occ: np.ndarray, cut: np.ndarray) -> list[str]:
-    """Articles without the occurrences flagged in `cut` (an article left empty keeps its text)."""
+    """Articles without the occurrences flagged in `cut`; one left with less than _MIN_OWN_TEXT of
+    its characters keeps its whole text."""
     residual = list(texts)
     chosen = occ[cut]
     for article_idx, idx in _runs(segments.article[chosen], chosen):
-        body = _cut_spans(texts[article_idx], [(int(segments.start[i]), int(segments.end[i])) for i in idx])
-        if body:
+        text = texts[article_idx]
+        body = _cut_spans(text, [(int(segments.start[i]), int(segments.end[i])) for i in idx])
+        if len(body) >= _MIN_OWN_TEXT * len(text):
             residual[article_idx] = body
     return residual
 
@@ -215,8 +218,9 @@ def classify_groups(
        and is short enough to be furniture;
     2. boilerplate: its articles are unrelated to each other (a footer across stories);
     3. headline: short, not a sentence, in the top or bottom block of its articles;
-    4. boilerplate: at least `boilerplate_min_same_source` articles, all from one known source
-       (an outlet's own line, even where its articles are on related subjects);
+    4. boilerplate: at least `boilerplate_min_same_source` articles, all from one known source,
+       that are not copies of one article (relatedness below `boilerplate_max_related`): an
+       outlet's own line, even where its articles are on related subjects;
     5. syndicated: a passage of at least `syndicated_min_words` words shared by related articles
        (a quote, wire copy): kept;
     6. boilerplate: a shorter line inside related articles (too short to be a quoted passage).
@@ -273,7 +277,9 @@ def _assign_roles(
         [
             furniture | (relatedness < config.related_cosine),
             title_like & (edge_share >= 0.5),
-            one_source & (n_articles >= config.boilerplate_min_same_source),
+            one_source
+            & (n_articles >= config.boilerplate_min_same_source)
+            & (relatedness < config.boilerplate_max_related),
             words >= config.syndicated_min_words,
         ],
         ["boilerplate", "headline", "boilerplate", "syndicated"],
@@ -344,34 +350,18 @@ def find_shared_text(
     )
     rep_texts = [segments.texts[r] for r in reps]
     single_source = _single_source(sources, group_article, len(reps))
-    # Relatedness is measured without the lines already known to be boilerplate, then the groups
-    # are classified again, until nothing changes: an outlet's footer, plug and byline, carried
-    # by all its articles, would otherwise make its unrelated articles look alike (on the demo
-    # corpus a footer and a plug lift the mean cosine of eight unrelated articles from 0.04 to
-    # 0.12). Lines not yet known to be boilerplate stay, so copies sharing all their paragraphs
-    # remain related.
-    # Cutting boilerplate only makes articles less alike, so a group found to be boilerplate stays
-    # so, and later passes re-measure only the groups still in question, on their own articles.
+    # Relatedness is measured on each article's own text, without any shared line: an outlet's
+    # footer, plug and byline would otherwise make its unrelated articles look alike (on the
+    # demo corpus a footer and a plug lift the mean cosine of eight unrelated articles from 0.04
+    # to 0.12), and a line shared by two articles would count towards its own relatedness. An
+    # article left with less than `_MIN_OWN_TEXT` of its text is a copy of shared paragraphs
+    # (a reprint of a wire story) and is measured whole, so copies stay related.
     words, title_like, furniture = _line_features(rep_texts, config)
-    relatedness = _relatedness(texts, occ_article, group, len(reps))
-    boilerplate = np.zeros(len(reps), dtype=bool)
-    for _ in range(_MAX_PASSES):
-        roles = _assign_roles(
-            words, title_like, furniture, n_articles, edge_share, relatedness, config, single_source
-        )
-        now = np.array([r == "boilerplate" for r in roles], dtype=bool)
-        if np.array_equal(now, boilerplate):
-            break
-        boilerplate = now
-        open_occ = ~boilerplate[group]
-        if not open_occ.any():
-            break
-        in_open = np.zeros(len(texts), dtype=bool)
-        in_open[occ_article[open_occ]] = True
-        cut = boilerplate[group] & in_open[occ_article]
-        residual = _residual_texts(texts, segments, occ, cut)
-        again = _relatedness(residual, occ_article[open_occ], group[open_occ], len(reps))
-        relatedness = np.where(boilerplate, relatedness, again)
+    residual = _residual_texts(texts, segments, occ, np.ones(len(occ), dtype=bool))
+    relatedness = _relatedness(residual, occ_article, group, len(reps))
+    roles = _assign_roles(
+        words, title_like, furniture, n_articles, edge_share, relatedness, config, single_source
+    )
     segment_ids = [f"seg_{xxhash.xxh3_64_hexdigest(segment_key(segments.texts[r]).encode())}" for r in reps]
 
     occ_role = [roles[g] for g in group]

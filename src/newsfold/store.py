@@ -10,10 +10,11 @@ Layout of an output directory::
 
 A run writes its whole version into a staging directory, renames it into ``.versions`` and
 then swaps ``current`` with ``os.replace``: a reader sees the old dataset or the new one, and
-a crash at any point leaves the previous version (with its state) in place. Data files are
-named after their run (``part-<run_id>-0.parquet``): a reader that listed a dataset's files just
-before a switch and opens them just after cannot mix two versions; it gets FileNotFoundError
-and can retry (or resolve ``current`` once to pin a version).
+a crash at any point leaves the previous version (with its state) in place. A reader that
+resolves ``current`` once (:func:`read_table`) reads one whole version. A reader of the stable
+names resolves the link at every step of its listing, so at the instant of a switch it may fail
+or miss a partition; data files are named after their run (``part-<run_id>-0.parquet``), so it
+never reads rows of two versions.
 """
 
 import json

@@ -610,9 +610,20 @@ def _row_top_k_mask(indptr, data, m):
         if hi - lo <= m:
             keep[lo:hi] = True
         else:
-            order = np.argsort(-data[lo:hi], kind="mergesort")
-            for j in order[:m]:
-                keep[lo + j] = True
+            # The first m of a stable sort by decreasing value, found by selection in O(len):
+            # everything above the m-th largest value, then its ties in column order.
+            negated = -data[lo:hi]
+            cut = np.partition(negated, m - 1)[m - 1]
+            above = 0
+            for v in negated:
+                above += v < cut
+            ties = m - above
+            for j in range(hi - lo):
+                if negated[j] < cut:
+                    keep[lo + j] = True
+                elif negated[j] == cut and ties > 0:
+                    keep[lo + j] = True
+                    ties -= 1
     return keep
 
 

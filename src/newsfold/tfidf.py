@@ -149,26 +149,28 @@ def _count_rows(terms, starts, ends, column, indptr, indices, counts):  # pragma
     longest = 1
     for d in range(n_docs):
         longest = max(longest, ends[d] - starts[d])
-    buffer = np.empty(longest, dtype=np.int64)
+    distinct = np.empty(longest, dtype=np.int64)
+    seen_in = np.full(column.size, -1, dtype=np.int64)
+    count = np.zeros(column.size, dtype=np.int64)
     nnz = 0
     indptr[0] = 0
     for d in range(n_docs):
         m = 0
         for p in range(starts[d], ends[d]):
             t = terms[p]
-            if column[t] >= 0:
-                buffer[m] = t
+            if column[t] < 0:
+                continue
+            if seen_in[t] != d:
+                seen_in[t] = d
+                count[t] = 0
+                distinct[m] = t
                 m += 1
-        row = np.sort(buffer[:m])
-        k = 0
-        while k < m:
-            j = k + 1
-            while j < m and row[j] == row[k]:
-                j += 1
+            count[t] += 1
+        row = np.sort(distinct[:m])
+        for k in range(m):
             indices[nnz] = column[row[k]]
-            counts[nnz] = j - k
+            counts[nnz] = count[row[k]]
             nnz += 1
-            k = j
         indptr[d + 1] = nnz
     return nnz
 

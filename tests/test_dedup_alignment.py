@@ -1,0 +1,150 @@
+"""Dedup beyond the set rules: alignment of copies along their length, and titles of short texts."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import PROJECT
+from newsfold.config import DedupConfig, MinHashConfig
+from newsfold.dedup import check_alignment, exact_copy_keys, find_duplicates, shingle_texts, uncovered_shares
+from newsfold.minhash import text_fingerprints
+
+CONFIG = DedupConfig()
+ARTICLES = {a["id"]: a for a in json.loads((PROJECT / "tests/fixtures/quality/articles.json").read_text())}
+VOLCANO = ARTICLES["volcano-2"]["text"]
+PARAGRAPHS = VOLCANO.split("\n\n")
+NEW_LEAD = (
+    "Lava from Mount Oren cut the coast road on Isla Corva on Wednesday, isolating three villages "
+    "whose residents had refused to leave, as the eruption went into its fourth day."
+)
+NEW_PARAGRAPH = (
+    "Engineers from the power company said the island's main line to the south had been "
+    "switched off, leaving the evacuated towns and their pumping stations without electricity."
+)
+
+
+def aligned(first: str, second: str) -> bool:
+    texts = [first, second]
+    return bool(check_alignment(texts, shingle_texts(texts, CONFIG), np.array([[0, 1]]), CONFIG)[0])
+
+
+def shares(first: str, second: str) -> np.ndarray:
+    texts = [first, second]
+    return uncovered_shares(texts, shingle_texts(texts, CONFIG), np.array([[0, 1]]), CONFIG)[0]
+
+
+def groups(texts, titles=None):
+    n = len(texts)
+    result = find_duplicates(
+        texts,
+        [f"a{i}" for i in range(n)],
+        np.full(n, "NaT", dtype="datetime64[us]"),
+        CONFIG,
+        MinHashConfig(),
+        titles,
+    )
+    return {frozenset(np.flatnonzero(result.group == g).tolist()) for g in np.unique(result.group)}
+
+
+def test_a_text_is_aligned_with_itself_and_its_noisy_copy():
+    assert shares(VOLCANO, VOLCANO).tolist() == [0.0, 0.0, 0.0, 0.0]
+    noisy = VOLCANO.replace("about", "abont").replace("the", "tbe", 3).replace("eleven", "11")
+    assert aligned(VOLCANO, noisy)
+
+
+def test_truncated_reprint_and_copy_with_a_paragraph_cut_are_aligned():
+    assert aligned("\n\n".join(PARAGRAPHS[:2]), VOLCANO)
+    assert aligned("\n\n".join(PARAGRAPHS[:2] + PARAGRAPHS[3:]), VOLCANO)
+
+
+def test_added_byline_headline_and_footer_lines_are_not_differences():
+    furnished = f"Lava nears the coast\n\nBy Ana Reis, Island Press\n\n{VOLCANO}\n\n(Editing by Tom Fry)"
+    assert shares(VOLCANO, furnished).tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_follow_ups_under_a_new_lead_are_not_copies():
+    # All of the earlier article reused, under a new lead and with a new paragraph inside.
+    follow_up = "\n\n".join([NEW_LEAD, *PARAGRAPHS[:2], NEW_PARAGRAPH, *PARAGRAPHS[2:]])
+    assert not aligned(VOLCANO, follow_up)
+    # Its middle reused between a new lead and a new ending: the earlier lead is missing.
+    follow_up = "\n\n".join([NEW_LEAD, *PARAGRAPHS[1:3], NEW_PARAGRAPH])
+    assert shares(VOLCANO, follow_up)[2] == 1.0
+    assert not aligned(VOLCANO, follow_up)
+    assert groups([VOLCANO, follow_up]) == {frozenset({0}), frozenset({1})}
+
+
+def test_a_reordered_copy_is_aligned():
+    assert aligned(VOLCANO, "\n\n".join(PARAGRAPHS[::-1]))
+
+
+def test_short_texts_under_different_titles_are_different_articles():
+    stub = "View Comments"
+    caption = (
+        "Each week we publish a gallery of readers' pictures on a set theme. This week it is fences, "
+        "next week it is winter light."
+    )
+    other_caption = caption.replace("fences", "broken resolutions")
+    texts = [stub, stub, stub, caption, other_caption]
+    titles = [
+        "Vote count live",
+        "Ireland win Grand Slam",
+        "Vote count live",
+        "Your pictures: Fences",
+        "Your pictures: Broken",
+    ]
+    assert groups(texts, titles) == {frozenset({0, 2}), frozenset({1}), frozenset({3}), frozenset({4})}
+    assert groups(texts) == {frozenset({0, 1, 2}), frozenset({3, 4})}  # without titles: text only
+    assert groups(texts, [None] * 5) == {frozenset({0, 1, 2}), frozenset({3, 4})}
+
+
+def test_headlines_a_word_apart_are_not_copies():
+    assert groups(["best black friday deal", "best black friday apps", "best black friday deal"]) == {
+        frozenset({0, 2}),
+        frozenset({1}),
+    }
+
+
+def test_a_long_copy_under_a_new_title_is_still_a_copy():
+    assert groups([VOLCANO, VOLCANO, VOLCANO + " Officials said."], ["A", "B", "C"]) == {frozenset({0, 1, 2})}
+
+
+def test_word_shingles_remain_available():
+    config = DedupConfig(
+        shingles="word", threshold=0.7, containment=0.9, min_containment_shingles=30, min_shingles=10
+    )
+    edited = VOLCANO.replace("about eleven thousand", "some 11,000")
+    result = find_duplicates(
+        [VOLCANO, edited, ARTICLES["chess"]["text"]],
+        ["a", "b", "c"],
+        np.full(3, "NaT", dtype="datetime64[us]"),
+        config,
+        MinHashConfig(),
+    )
+    assert result.group.tolist() == [0, 0, 2]
+
+
+def test_title_folding_leaves_long_texts_alone():
+    texts = ["View Comments", VOLCANO]
+    fingerprints = text_fingerprints(texts)
+    keys = exact_copy_keys(fingerprints, ["A title", "Another"], shingle_texts(texts, CONFIG), CONFIG)
+    assert not np.array_equal(keys[0], fingerprints[0])
+    assert np.array_equal(keys[1], fingerprints[1])
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"shingles": "bytes"},
+        {"char_ngram": 1},
+        {"window_chars": 5},
+        {"window_containment": 1.5},
+        {"min_line_words": 0},
+        {"max_uncovered_smaller": -0.1},
+        {"max_uncovered_larger": 2.0},
+        {"max_uncovered_new_lead": 1.1},
+    ],
+)
+def test_invalid_settings_are_refused(kwargs):
+    with pytest.raises(ValueError, match=r"dedup\."):
+        DedupConfig(**kwargs)
