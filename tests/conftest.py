@@ -1,6 +1,9 @@
 """Shared fixtures: paths to ../shared (skipped cleanly when absent) and one Prefect test harness."""
 
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +27,23 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present (shared material lives beside the checkout)")
     return path
+
+
+def run_python_bound_by_permissions(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run this Python with `args` so that file permission bits bind, even when we are root.
+
+    Root reads a chmod 000 file through the capabilities CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH;
+    as root the command runs under util-linux's setpriv with both dropped from its bounding set,
+    so the kernel refuses it exactly as it refuses any other user (root still owns the files it
+    made, and their owner bits still apply). Skips when root and setpriv is missing.
+    """
+    command = [sys.executable, *args]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: cannot drop the capability to read any file")
+        command = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=240)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_python_bound_by_permissions
 from newsfold.config import IngestConfig
 from newsfold.ingest import (
     SUPPORTED_SUFFIXES,
@@ -482,30 +483,24 @@ def test_symlink_to_a_directory_inside_raw_dir_is_not_followed(raw: Path) -> Non
 
 def test_unreadable_file_is_quarantined(raw: Path) -> None:
     path = write(raw / "locked.txt", "Secret.")
+    write(raw / "open.txt", "Public.")
     path.chmod(0)
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from newsfold.config import IngestConfig\n"
+        "from newsfold.ingest import read_articles\n"
+        "result = read_articles(Path(sys.argv[1]), IngestConfig())\n"
+        "print(json.dumps({'ids': sorted(a.article_id for a in result.articles),\n"
+        "                  'quarantine': sorted([q.source_file, q.reason] for q in result.quarantine)}))\n"
+    )
     try:
-        if os.access(path, os.R_OK):
-            pytest.skip("running as root: chmod does not prevent reading")
-        result = ingest(raw)
-        assert quarantined(result) == {("locked.txt", "permission denied")}
+        done = run_python_bound_by_permissions("-c", script, str(raw))
     finally:
         path.chmod(0o644)
-
-
-def test_permission_error_is_quarantined_even_as_root(raw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    locked = write(raw / "locked.txt", "Secret.")
-    write(raw / "open.txt", "Public.")
-    real_open = os.open
-
-    def deny_locked(path: str | os.PathLike[str], flags: int, *args: int, **kwargs: int) -> int:
-        if Path(path) == locked:
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", deny_locked)
-    result = ingest(raw)
-    assert ids(result) == {"open.txt"}
-    assert quarantined(result) == {("locked.txt", "permission denied")}
+    assert done.returncode == 0, done.stderr
+    expected = {"ids": ["open.txt"], "quarantine": [["locked.txt", "permission denied"]]}
+    assert json.loads(done.stdout) == expected
 
 
 def test_file_vanished_after_listing(raw: Path) -> None:
