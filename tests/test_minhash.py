@@ -12,6 +12,7 @@ from newsfold.minhash import (
     MinHasher,
     Shingles,
     candidate_pairs,
+    char_keys,
     char_shingles,
     containment,
     encode_texts,
@@ -141,6 +142,23 @@ def test_shingles_are_sorted_unique_csr(texts: list[str]) -> None:
     assert shingles.offsets[-1] == len(shingles.hashes)
     for a, b in zip(shingles.offsets[:-1], shingles.offsets[1:], strict=True):
         assert np.all(np.diff(shingles.hashes[a:b].astype(np.int64)) > 0)
+
+
+def reference_key(text: str) -> str:
+    return re.sub(r"[\W_]+", " ", text.lower()).strip()
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=texts_strategy)
+def test_char_keys_are_the_regex_keys_and_what_char_shingles_shingles(texts: list[str]) -> None:
+    keys = char_keys(texts)
+    assert keys == [reference_key(t) for t in texts]
+    assert as_sets(char_shingles(keys, 3)) == as_sets(char_shingles(texts, 3))
+
+
+def test_char_keys_of_odd_texts() -> None:
+    assert char_keys(ODD_TEXTS) == [reference_key(t) for t in ODD_TEXTS]
+    assert char_keys(encode_texts(["Ab_c  D!", ""])) == ["ab c d", ""]
 
 
 def test_short_docs_get_one_shingle_and_empty_docs_none() -> None:

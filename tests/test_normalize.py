@@ -183,3 +183,8 @@ def test_odd_whitespace_class_is_every_space_but_space_and_newline() -> None:
     spaces = {chr(code) for code in range(0x110000) if chr(code).isspace()} - {" ", "\n"}
     matched = {chr(code) for code in range(0x110000) if normalize._ODD_WHITESPACE_RE.match(chr(code))}
     assert matched == spaces
+
+
+@given(st.text(alphabet="a \n", max_size=60))
+def test_collapse_blank_lines_is_the_regex(text: str) -> None:
+    assert normalize.collapse_blank_lines(text) == re.sub(r"\n{3,}", "\n\n", text)

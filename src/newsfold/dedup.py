@@ -1,6 +1,7 @@
 """Near-duplicate articles: fingerprint -> candidates -> verify -> groups -> canonical."""
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from newsfold.minhash import (
     MinHasher,
     Shingles,
     candidate_pairs,
+    char_keys,
     char_shingles,
     encode_texts,
     intersection_sizes,
@@ -34,7 +36,6 @@ from newsfold.unionfind import connected_groups
 # The key a character shingle is taken from (minhash.char_shingles): lower-case alphanumeric runs
 # joined by one space. Alignment windows are cut from it so that their shingles are the text's.
 _KEY_JUNK = re.compile(r"[\W_]+")
-_LINE_KEY_JUNK = re.compile(r"[^\w\n]+")  # the same once "_" is a space, but line breaks stay
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +101,7 @@ def prefix_keys(texts: Sequence[str], config: DedupConfig) -> list[str]:
     """The first config.prefix_chars characters of each text's key (see minhash.char_shingles)."""
     # Keys are never longer than their text, and rarely under half of it.
     width = config.prefix_chars
-    return [_KEY_JUNK.sub(" ", t[: 2 * width].lower()).strip()[:width] for t in texts]
+    return [key[:width] for key in char_keys([t[: 2 * width] for t in texts])]
 
 
 def find_reprint_candidates(
@@ -323,7 +324,7 @@ def uncovered_shares(
     swap = sizes[pairs[:, 0]] > sizes[pairs[:, 1]]
     small = np.where(swap, pairs[:, 1], pairs[:, 0])
     large = np.where(swap, pairs[:, 0], pairs[:, 1])
-    lines = {i: _line_keys(texts[i]) for i in np.unique(pairs).tolist()}
+    lines = dict(zip(*_line_keys(texts, np.unique(pairs)), strict=True))
     windows: list[str] = []
     side: list[int] = []  # 2 * pair + 0: the smaller text against the larger; + 1: the reverse
     other: list[int] = []
@@ -363,10 +364,12 @@ def uncovered_shares(
     return np.column_stack([shares, lead.reshape(-1, 2)])
 
 
-def _line_keys(text: str) -> list[str]:
-    """The key (as minhash.char_shingles makes it) of each non-empty line of a text."""
-    keys = (line.strip() for line in _LINE_KEY_JUNK.sub(" ", text.lower().replace("_", " ")).split("\n"))
-    return [key for key in keys if key]
+def _line_keys(texts: Sequence[str], which: npt.NDArray[np.int64]) -> tuple[list[int], list[list[str]]]:
+    """The texts at `which`, and the key (see minhash.char_keys) of each non-empty line of each."""
+    chosen = which.tolist()
+    per_text = [texts[i].split("\n") for i in chosen]
+    keys = iter(char_keys([line for lines in per_text for line in lines]))
+    return chosen, [[key for key in itertools.islice(keys, len(lines)) if key] for lines in per_text]
 
 
 def _prefix(keys: list[str], budget: int) -> list[str]:

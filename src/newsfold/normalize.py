@@ -42,7 +42,6 @@ _MAX_PASSES = 4
 _ODD_WHITESPACE_RE = re.compile(
     "[\t\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
-_BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 # Bytes that never occur in text (C0 controls other than \t \n \v \f \r, and DEL).
 _BINARY_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
@@ -165,9 +164,15 @@ def _normalize_layout(text: str) -> str:
         # splitlines() breaks at exactly the Unicode line boundaries (\r\n, \r, \v, \f, \x1c-\x1e,
         # \x85, U+2028, U+2029) and split() at every Unicode space: both run in C.
         text = "\n".join([" ".join(line.split()) for line in text.splitlines()])
-    if "\n\n\n" in text:
-        text = _BLANK_LINES_RE.sub("\n\n", text)
-    return text.strip()
+    return collapse_blank_lines(text).strip()
+
+
+def collapse_blank_lines(text: str) -> str:
+    """Every run of three or more newlines as two (one blank line), as re.sub(r"\n{3,}", "\n\n")
+    does but ~5x faster: a replacement shortens a run without ever taking it below two."""
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text
 
 
 def _may_need_ftfy(text: str) -> bool:

@@ -19,11 +19,13 @@ from newsfold.config import MinHashConfig, SharedTextConfig
 from newsfold.minhash import (
     MinHasher,
     candidate_pairs,
+    char_keys,
     char_shingles,
     jaccard,
     key_fingerprints,
     lsh_params,
 )
+from newsfold.normalize import collapse_blank_lines
 from newsfold.tfidf import tfidf_vectors
 from newsfold.unionfind import connected_groups
 
@@ -362,7 +364,7 @@ def find_shared_text(
     roles = _assign_roles(
         words, title_like, furniture, n_articles, edge_share, relatedness, config, single_source
     )
-    segment_ids = [f"seg_{xxhash.xxh3_64_hexdigest(segment_key(segments.texts[r]).encode())}" for r in reps]
+    segment_ids = [f"seg_{xxhash.xxh3_64_hexdigest(key.encode())}" for key in char_keys(rep_texts)]
 
     occ_role = [roles[g] for g in group]
     strip = np.array([r != "syndicated" for r in occ_role], dtype=bool)
@@ -417,7 +419,7 @@ def _cut_spans(text: str, spans: list[tuple[int, int]]) -> str:
         pos = e
     parts.append(text[pos:])
     joined = "".join(parts)
-    return (re.sub(r"\n{3,}", "\n\n", joined) if "\n\n\n" in joined else joined).strip()
+    return collapse_blank_lines(joined).strip()
 
 
 def _star_pairs(group: np.ndarray, article: np.ndarray) -> np.ndarray:
