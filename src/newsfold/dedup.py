@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from newsfold.arrays import unique_rows
 from newsfold.config import DedupConfig, MinHashConfig
 from newsfold.minhash import (
     EncodedTexts,
@@ -131,7 +132,7 @@ def find_all_candidates(
             find_reprint_candidates(texts, representatives, config, minhash),
         ]
     )
-    return np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)
+    return unique_rows(pairs)[0] if len(pairs) else pairs.reshape(0, 2)
 
 
 def verify_pairs(

@@ -15,6 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 import xxhash
 
+from newsfold.arrays import unique_rows
 from newsfold.config import MinHashConfig, SharedTextConfig
 from newsfold.minhash import (
     MinHasher,
@@ -129,7 +130,7 @@ def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHas
     n = len(segments.texts)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    _, first, inverse = np.unique(segments.fingerprints, axis=0, return_index=True, return_inverse=True)
+    _, first, inverse = unique_rows(segments.fingerprints)
     # char_shingles shingles a text's key, so a segment stands for its key.
     distinct = [segments.texts[i] for i in first]
     shingles = char_shingles(distinct, config.char_ngram)
@@ -330,7 +331,7 @@ def find_shared_text(
     segments = split_segments(texts, config)
     label = group_segments(segments, config, minhash)
     # A group is shared when it spans at least two distinct articles.
-    pair_keys = np.unique(np.stack([label, segments.article], axis=1), axis=0) if len(label) else None
+    pair_keys = unique_rows(np.stack([label, segments.article], axis=1))[0] if len(label) else None
     if pair_keys is None or len(pair_keys) == 0:
         return _nothing_shared(texts, titles)
     group_ids, articles_per_group = np.unique(pair_keys[:, 0], return_counts=True)
@@ -344,7 +345,7 @@ def find_shared_text(
     reps, group = np.unique(occ_label, return_inverse=True)
     group = group.ravel()
     occ_article = segments.article[occ]
-    group_article = np.unique(np.stack([group, occ_article], axis=1), axis=0)
+    group_article = unique_rows(np.stack([group, occ_article], axis=1))[0]
     n_articles = np.bincount(group_article[:, 0], minlength=len(reps)).astype(np.int64)
     in_edge_block = _in_edge_block(segments, is_shared)[occ]
     edge_share = np.bincount(group, weights=in_edge_block, minlength=len(reps)) / np.bincount(
@@ -432,4 +433,4 @@ def _star_pairs(group: np.ndarray, article: np.ndarray) -> np.ndarray:
     head = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
     pairs = np.stack([a[head], a], axis=1)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    return np.unique(np.sort(pairs, axis=1), axis=0)
+    return unique_rows(np.sort(pairs, axis=1))[0]

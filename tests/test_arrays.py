@@ -1,0 +1,24 @@
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newsfold.arrays import unique_rows
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(-3, 3)), max_size=40))
+def test_unique_rows_is_numpy_unique_over_rows(pairs: list[tuple[int, int]]) -> None:
+    rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    distinct, first, inverse = unique_rows(rows)
+    expected, expected_first, expected_inverse = np.unique(
+        rows, axis=0, return_index=True, return_inverse=True
+    )
+    assert np.array_equal(distinct, expected)
+    assert np.array_equal(first, expected_first)
+    assert np.array_equal(inverse, expected_inverse.ravel())
+
+
+def test_unique_rows_of_unsigned_fingerprints() -> None:
+    rows = np.array([[2**63 + 5, 1], [3, 2**64 - 1], [2**63 + 5, 1], [3, 0]], dtype=np.uint64)
+    distinct, first, inverse = unique_rows(rows)
+    assert distinct.tolist() == [[3, 0], [3, 2**64 - 1], [2**63 + 5, 1]]
+    assert first.tolist() == [3, 1, 0] and inverse.tolist() == [2, 1, 2, 0]
