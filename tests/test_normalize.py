@@ -2,6 +2,7 @@ import codecs
 import itertools
 import os
 import re
+import unicodedata
 
 import ftfy
 import pytest
@@ -141,7 +142,8 @@ def test_normalize_text_output_has_normal_layout(text: str) -> None:
 def test_skipping_ftfy_never_skips_a_fix(text: str) -> None:
     """normalize_text only runs ftfy when it might act; running it anyway must change nothing."""
     out = normalize_text(text)
-    assert normalize._normalize_layout(ftfy.fix_text(out, normalize._FTFY_CONFIG)) == out
+    fixed = unicodedata.normalize("NFC", ftfy.fix_text(out, normalize._FTFY_CONFIG))
+    assert normalize._normalize_layout(fixed, True) == out
 
 
 def _badness_alphabet() -> list[str]:
@@ -170,13 +172,15 @@ def test_mojibake_check_covers_every_badness_match() -> None:
                 head, tail = "".join(rest[:position]), "".join(rest[position:])
                 for char in alphabet:
                     text = head + char + tail
-                    if BADNESS_RE.search(text) and not normalize._may_need_ftfy(text):
+                    if BADNESS_RE.search(text) and not normalize._may_need_ftfy(
+                        text, normalize._has_special(text)
+                    ):
                         missed.append(text)
     assert missed == []
     for first, second in itertools.product(alphabet, repeat=2):
         text = first + " " + second
         if BADNESS_RE.search(text):
-            assert normalize._may_need_ftfy(text), text
+            assert normalize._may_need_ftfy(text, normalize._has_special(text)), text
 
 
 def test_odd_whitespace_class_is_every_space_but_space_and_newline() -> None:
@@ -188,3 +192,19 @@ def test_odd_whitespace_class_is_every_space_but_space_and_newline() -> None:
 @given(st.text(alphabet="a \n", max_size=60))
 def test_collapse_blank_lines_is_the_regex(text: str) -> None:
     assert normalize.collapse_blank_lines(text) == re.sub(r"\n{3,}", "\n\n", text)
+
+
+@given(ANY_TEXT)
+def test_special_is_either_search(text: str) -> None:
+    either = bool(normalize._FTFY_TRIGGER_RE.search(text) or normalize._ODD_WHITESPACE_RE.search(text))
+    assert normalize._has_special(text) == either
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab é—’\ud83d", max_size=1200))
+def test_non_ascii_pairs_are_the_regex_matches(text: str) -> None:
+    expected = [match.start() for match in normalize._NON_ASCII_PAIR_RE.finditer(text)]
+    assert normalize._non_ascii_pairs(text) == expected
+    assert normalize._non_ascii_pairs(text * 3) == [
+        m.start() for m in normalize._NON_ASCII_PAIR_RE.finditer(text * 3)
+    ]

@@ -37,6 +37,7 @@ from newsfold.unionfind import connected_groups
 # The key a character shingle is taken from (minhash.char_shingles): lower-case alphanumeric runs
 # joined by one space. Alignment windows are cut from it so that their shingles are the text's.
 _KEY_JUNK = re.compile(r"[\W_]+")
+_KEY_BLOCK = 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -325,7 +326,7 @@ def uncovered_shares(
     swap = sizes[pairs[:, 0]] > sizes[pairs[:, 1]]
     small = np.where(swap, pairs[:, 1], pairs[:, 0])
     large = np.where(swap, pairs[:, 0], pairs[:, 1])
-    lines = dict(zip(*_line_keys(texts, np.unique(pairs)), strict=True))
+    lines = _line_keys(texts, np.unique(pairs))
     windows: list[str] = []
     side: list[int] = []  # 2 * pair + 0: the smaller text against the larger; + 1: the reverse
     other: list[int] = []
@@ -365,12 +366,18 @@ def uncovered_shares(
     return np.column_stack([shares, lead.reshape(-1, 2)])
 
 
-def _line_keys(texts: Sequence[str], which: npt.NDArray[np.int64]) -> tuple[list[int], list[list[str]]]:
-    """The texts at `which`, and the key (see minhash.char_keys) of each non-empty line of each."""
+def _line_keys(texts: Sequence[str], which: npt.NDArray[np.int64]) -> dict[int, list[str]]:
+    """The key (see minhash.char_keys) of each non-empty line of each text at `which`, built in
+    blocks of _KEY_BLOCK texts (a block's code points are a transient 4x copy of its text)."""
     chosen = which.tolist()
-    per_text = [texts[i].split("\n") for i in chosen]
-    keys = iter(char_keys([line for lines in per_text for line in lines]))
-    return chosen, [[key for key in itertools.islice(keys, len(lines)) if key] for lines in per_text]
+    out: dict[int, list[str]] = {}
+    for lo in range(0, len(chosen), _KEY_BLOCK):
+        block = chosen[lo : lo + _KEY_BLOCK]
+        per_text = [texts[i].split("\n") for i in block]
+        keys = iter(char_keys([line for lines in per_text for line in lines]))
+        for i, lines in zip(block, per_text, strict=True):
+            out[i] = [key for key in itertools.islice(keys, len(lines)) if key]
+    return out
 
 
 def _prefix(keys: list[str], budget: int) -> list[str]:

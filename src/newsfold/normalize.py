@@ -6,6 +6,7 @@ import unicodedata
 
 import charset_normalizer
 import ftfy
+import numpy as np
 from ftfy.badness import BADNESS_RE
 from ftfy.chardata import CONTROL_CHARS
 
@@ -30,6 +31,8 @@ _FTFY_TRIGGER_RE = re.compile(
     "[" + "".join(re.escape(chr(c)) for c in sorted(CONTROL_CHARS)) + "\x80-\x9f\ud800-\udfffŒœ]"
 )
 _NON_ASCII_PAIR_RE = re.compile("[^\x00-\x7f][^\x00-\x7f]")  # twice as fast as [...]{2}
+# Below this length the regex scan is quicker than numpy's fixed cost.
+_NUMPY_MIN_CHARS = 400
 # The longest BADNESS_RE match is 7 characters ("ГўВЂВ.x"), so a match containing a pair lies
 # within 7 characters of it.
 _MAX_BADNESS_MATCH = 7
@@ -42,6 +45,13 @@ _MAX_PASSES = 4
 _ODD_WHITESPACE_RE = re.compile(
     "[\t\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
+
+# Either of the two, as one character class: a text without any skips both searches.
+_SPECIAL_RE = re.compile("[" + _FTFY_TRIGGER_RE.pattern[1:-1] + _ODD_WHITESPACE_RE.pattern[1:-1] + "]")
+# The ASCII characters that neither _ODD_WHITESPACE_RE nor _FTFY_TRIGGER_RE matches: text made of
+# only these (most English news) needs neither regex, and a bytes.translate that deletes them
+# tells so ~10x faster than either search.
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
 
 # Bytes that never occur in text (C0 controls other than \t \n \v \f \r, and DEL).
 _BINARY_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
@@ -146,25 +156,37 @@ def normalize_text(text: str) -> str:
     Returns:
         The normalised text ("" when nothing but whitespace remains).
     """
-    text = _normalize_layout(text)
+    text = unicodedata.normalize("NFC", text)
+    # Most text has none of the characters either regex looks for: one search (or none, for
+    # plain ASCII) settles both.
+    special = _has_special(text)
+    text = _normalize_layout(text, special)
     for _ in range(_MAX_PASSES):
-        if not _may_need_ftfy(text):
+        if not _may_need_ftfy(text, special):
             break
-        fixed = _normalize_layout(ftfy.fix_text(text, _FTFY_CONFIG))
+        fixed = _normalize_layout(unicodedata.normalize("NFC", ftfy.fix_text(text, _FTFY_CONFIG)), True)
         if fixed == text:
             break
-        text = fixed
+        text, special = fixed, True
     return text
 
 
-def _normalize_layout(text: str) -> str:
-    """NFC, then whitespace: single spaces, stripped lines, at most one blank line in a row."""
-    text = unicodedata.normalize("NFC", text)
-    if _ODD_WHITESPACE_RE.search(text) or "  " in text or " \n" in text or "\n " in text:
+def _normalize_layout(text: str, special: bool) -> str:
+    """Whitespace of NFC text: single spaces, stripped lines, at most one blank line in a row.
+    Without `special` characters the text has no odd whitespace to look for."""
+    odd = special and _ODD_WHITESPACE_RE.search(text) is not None
+    if odd or "  " in text or " \n" in text or "\n " in text:
         # splitlines() breaks at exactly the Unicode line boundaries (\r\n, \r, \v, \f, \x1c-\x1e,
         # \x85, U+2028, U+2029) and split() at every Unicode space: both run in C.
         text = "\n".join([" ".join(line.split()) for line in text.splitlines()])
     return collapse_blank_lines(text).strip()
+
+
+def _has_special(text: str) -> bool:
+    """Whether text has a character _ODD_WHITESPACE_RE or _FTFY_TRIGGER_RE looks for."""
+    if text.isascii() and not text.encode("ascii").translate(None, _PLAIN_ASCII):
+        return False
+    return _SPECIAL_RE.search(text) is not None
 
 
 def collapse_blank_lines(text: str) -> str:
@@ -175,9 +197,27 @@ def collapse_blank_lines(text: str) -> str:
     return text
 
 
-def _may_need_ftfy(text: str) -> bool:
-    """Whether ftfy could change ``text``: a cheap, conservative stand-in for its own checks."""
-    if _FTFY_TRIGGER_RE.search(text):
+def _non_ascii_pairs(text: str) -> list[int]:
+    """Where _NON_ASCII_PAIR_RE.finditer(text) matches (non-overlapping pairs, left to right).
+
+    A long text goes through numpy, ~4x faster than the regex scan: the starts of all pairs,
+    then every other one within a run of consecutive starts, as the scan leaves them.
+    """
+    if len(text) < _NUMPY_MIN_CHARS:
+        return [match.start() for match in _NON_ASCII_PAIR_RE.finditer(text)]
+    wide = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) > 0x7F
+    starts = np.flatnonzero(wide[1:] & wide[:-1])
+    if len(starts) == 0:
+        return []
+    run_start = np.r_[True, np.diff(starts) != 1]
+    first_of_run = np.maximum.accumulate(np.where(run_start, np.arange(len(starts)), 0))
+    return starts[(np.arange(len(starts)) - first_of_run) % 2 == 0].tolist()
+
+
+def _may_need_ftfy(text: str, special: bool) -> bool:
+    """Whether ftfy could change ``text``: a cheap, conservative stand-in for its own checks.
+    Without `special` characters the text has no ftfy trigger to look for."""
+    if special and _FTFY_TRIGGER_RE.search(text):
         return True
     if text.isascii():
         return False
@@ -186,9 +226,9 @@ def _may_need_ftfy(text: str) -> bool:
     # Windows around pairs cost as much per character as one search over the whole text, which
     # is cheaper once the windows add up to half the text (Cyrillic, Greek, CJK text).
     budget = len(text) // 2
-    for pair in _NON_ASCII_PAIR_RE.finditer(text):
-        start = max(0, pair.start() - _MAX_BADNESS_MATCH)
-        end = pair.end() + _MAX_BADNESS_MATCH
+    for pair in _non_ascii_pairs(text):
+        start = max(0, pair - _MAX_BADNESS_MATCH)
+        end = pair + 2 + _MAX_BADNESS_MATCH
         budget -= end - start
         if budget < 0:
             return BADNESS_RE.search(text) is not None
