@@ -51,12 +51,14 @@ class DuplicateResult:
             texts; exact copies are grouped by fingerprint and not listed.
         signatures: (n, num_perm) uint32 MinHash signatures of the shingles chosen by
             DedupConfig.shingles (scheme "affine32").
+        text_hashes: (n, 2) uint64 minhash.text_fingerprints of the texts.
     """
 
     group: npt.NDArray[np.int64]
     is_canonical: npt.NDArray[np.bool_]
     pairs: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32]
+    text_hashes: npt.NDArray[np.uint64]
 
 
 def shingle_texts(texts: Sequence[str] | EncodedTexts, config: DedupConfig) -> Shingles:
@@ -496,7 +498,9 @@ def find_duplicates(
 
     encoded: EncodedTexts = encode_texts(texts)
     shingles = shingle_texts(encoded, config)
-    representative = group_exact_copies(exact_copy_keys(text_fingerprints(encoded), titles, shingles, config))
+    text_hashes = text_fingerprints(encoded)
+    del encoded  # a copy of every text: not needed from here on
+    representative = group_exact_copies(exact_copy_keys(text_hashes, titles, shingles, config))
     signatures = MinHasher(num_perm=minhash.num_perm, seed=minhash.seed).signatures(shingles)
 
     representatives = np.flatnonzero(representative == np.arange(n))
@@ -514,4 +518,5 @@ def find_duplicates(
         is_canonical=group == np.arange(n),
         pairs=pairs,
         signatures=signatures,
+        text_hashes=text_hashes,
     )

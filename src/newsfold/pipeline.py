@@ -292,7 +292,7 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
                 cleaned, ids, published_np, config.dedup, config.minhash, titles=shared.titles
             )
             edges = np.stack([np.arange(n), dups.group], axis=1)
-            signatures, text_hashes = dups.signatures, text_fingerprints(cleaned)
+            signatures, text_hashes = dups.signatures, dups.text_hashes
         else:
             text_hashes, signatures, edges = _fold_duplicates(cleaned, shared.titles, prior, config)
             old_group[:n_old] = prior.duplicate_group
