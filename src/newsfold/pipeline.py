@@ -10,7 +10,9 @@ into the stored ones so that no existing article changes duplicate group, canoni
 ``full=True`` rebuilds from scratch. A run that finds nothing new writes nothing.
 """
 
+import ctypes
 import dataclasses
+import functools
 import json
 import platform
 import time
@@ -170,7 +172,26 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
     try:
         yield
     finally:
+        _trim_heap()
         seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - t0, 4)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
+
+
+def _trim_heap() -> None:
+    """Hand the memory a stage freed back to the OS. glibc keeps freed small blocks (the
+    stage's millions of line strings) in its heap, so the next stage's peak would start from
+    there: at 10^5 articles ~0.4 GB of the resident set after shared text is such free space."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def _list_files(raw_dir: Path) -> list[str]:
