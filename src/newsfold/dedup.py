@@ -355,14 +355,16 @@ def uncovered_shares(
         return np.zeros((len(pairs), 4), dtype=np.float64)
     window_shingles = shingle_texts(windows, config)
     hits = np.empty(len(windows), dtype=np.int64)
-    _window_hits(
-        window_shingles.hashes,
-        window_shingles.offsets,
-        shingles.hashes,
-        shingles.offsets,
-        np.asarray(other, dtype=np.int64),
-        hits,
-    )
+    against = np.asarray(other, dtype=np.int64)
+
+    def work(lo: int, hi: int) -> None:
+        w_hashes, w_offsets = window_shingles.hashes, window_shingles.offsets[lo : hi + 1]
+        _window_hits(w_hashes, w_offsets, shingles.hashes, shingles.offsets, against[lo:hi], hits[lo:hi])
+
+    # The kernel releases the GIL: the two halves of the windows run in two threads.
+    half = len(windows) // 2
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda part: work(*part), [(0, half), (half, len(windows))]))
     n_shingles = window_shingles.sizes()
     uncovered = (hits < config.window_containment * n_shingles) & (n_shingles > 0)
     length = np.fromiter(map(len, windows), dtype=np.float64, count=len(windows))
