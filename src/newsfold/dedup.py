@@ -34,10 +34,10 @@ from newsfold.unionfind import connected_groups
 # 20,000 synthetic articles, against 6,800 at 0.6); so reprints are found by a second index over
 # the texts' first config.prefix_chars characters, which a truncated copy shares with its original
 # (the alignment check demands that anyway).
-# The key a character shingle is taken from (minhash.char_shingles): lower-case alphanumeric runs
-# joined by one space. Alignment windows are cut from it so that their shingles are the text's.
+# The key of a title (as minhash.char_keys): lower-case alphanumeric runs joined by one space.
 _KEY_JUNK = re.compile(r"[\W_]+")
-_KEY_BLOCK = 4096
+# Pairs per block of the alignment check: a block's line keys, windows and their shingles are a
+# transient ~4x copy of its texts (0.6 GB for all the pairs of 10^5 synthetic articles at once).
 _ALIGN_BLOCK = 4096
 
 
@@ -287,8 +287,6 @@ def check_alignment(
         larger - inter < np.minimum(slack * config.max_uncovered_new_lead, window)
     )
     rest = np.flatnonzero(~aligned)
-    # In blocks of pairs: a block's windows and their shingles are a transient ~4x copy of its
-    # texts (0.6 GB for all the pairs of 10^5 synthetic articles at once).
     shares = np.concatenate(
         [np.zeros((0, 4))]
         + [
@@ -380,17 +378,14 @@ def uncovered_shares(
 
 
 def _line_keys(texts: Sequence[str], which: npt.NDArray[np.int64]) -> dict[int, list[str]]:
-    """The key (see minhash.char_keys) of each non-empty line of each text at `which`, built in
-    blocks of _KEY_BLOCK texts (a block's code points are a transient 4x copy of its text)."""
+    """The key (see minhash.char_keys) of each non-empty line of each text at `which`."""
     chosen = which.tolist()
-    out: dict[int, list[str]] = {}
-    for lo in range(0, len(chosen), _KEY_BLOCK):
-        block = chosen[lo : lo + _KEY_BLOCK]
-        per_text = [texts[i].split("\n") for i in block]
-        keys = iter(char_keys([line for lines in per_text for line in lines]))
-        for i, lines in zip(block, per_text, strict=True):
-            out[i] = [key for key in itertools.islice(keys, len(lines)) if key]
-    return out
+    per_text = [texts[i].split("\n") for i in chosen]
+    keys = iter(char_keys([line for lines in per_text for line in lines]))
+    return {
+        i: [key for key in itertools.islice(keys, len(lines)) if key]
+        for i, lines in zip(chosen, per_text, strict=True)
+    }
 
 
 def _prefix(keys: list[str], budget: int) -> list[str]:
