@@ -70,10 +70,6 @@ class SharedTextConfig:
     # Articles sharing a segment are "related" when the mean pairwise cosine of their TF-IDF
     # bodies is at least this; below it the segment is boilerplate (a footer across stories).
     related_cosine: float = 0.1
-    # Relatedness reads each article's first 2,000 characters (its lead, as story clustering
-    # does): the same scores on bench/eval_boilerplate.py as whole texts (99.91 % of injected
-    # lines removed, 0.008 % of body characters, 98.5 % of quotes kept), at half the tokenising.
-    related_max_chars: int = 2000
     # A segment in this many articles of one source is boilerplate even if they are related:
     # an outlet's own footer or plug, on an outlet that mostly covers one subject (lines carried
     # by one outlet's articles in newsarticles.jsonl reach a mean cosine of 0.18, above
@@ -90,7 +86,6 @@ class SharedTextConfig:
         _check(self.min_chars >= 1, "shared_text.min_chars must be >= 1")
         _check(self.num_perm >= 16, "shared_text.num_perm must be >= 16")
         _check(0.0 <= self.related_cosine <= 1.0, "shared_text.related_cosine must be in [0, 1]")
-        _check(self.related_max_chars >= 1, "shared_text.related_max_chars must be >= 1")
         _check(
             0.0 <= self.boilerplate_max_related <= 1.0,
             "shared_text.boilerplate_max_related must be in [0, 1]",

@@ -39,6 +39,8 @@ _KEY_JUNK = re.compile(r"[\W_]+")
 # Pairs per block of the alignment check: a block's line keys, windows and their shingles are a
 # transient ~4x copy of its texts (0.6 GB for all the pairs of 10^5 synthetic articles at once).
 _ALIGN_BLOCK = 4096
+# Texts per block of sketch_texts: ~130 MB of shingle sets at a time for 4 KB articles.
+_SKETCH_BLOCK = 8192
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,6 +200,52 @@ def _bounded_intersections(hashes, offsets, pairs, need, out):  # pragma: no cov
         out[p] = n
 
 
+@dataclasses.dataclass(frozen=True)
+class Sketches:
+    """What dedup keeps of every text: fingerprint, number of shingles, MinHash signature."""
+
+    text_hashes: npt.NDArray[np.uint64]  # (n, 2) minhash.text_fingerprints
+    sizes: npt.NDArray[np.int64]  # (n,) distinct shingles
+    signatures: npt.NDArray[np.uint32]  # (n, num_perm)
+
+
+def sketch_texts(texts: Sequence[str], config: DedupConfig, minhash: MinHashConfig) -> Sketches:
+    """Fingerprints, shingle counts and signatures of texts, in blocks of _SKETCH_BLOCK texts.
+
+    A block's encoding and shingle sets are dropped once it is signed: only the texts of
+    candidate pairs need their sets again (confirm_candidates), so the stage never holds the
+    shingles of the whole corpus (1.4 GB of character 7-grams for 10^5 articles).
+    """
+    hasher = MinHasher(num_perm=minhash.num_perm, seed=minhash.seed)
+    hashes, sizes, signatures = [np.zeros((0, 2), np.uint64)], [np.zeros(0, np.int64)], []
+    signatures.append(np.zeros((0, minhash.num_perm), np.uint32))
+    for lo in range(0, len(texts), _SKETCH_BLOCK):
+        encoded = encode_texts(texts[lo : lo + _SKETCH_BLOCK])
+        shingles = shingle_texts(encoded, config)
+        hashes.append(text_fingerprints(encoded))
+        sizes.append(shingles.sizes())
+        signatures.append(hasher.signatures(shingles))
+    return Sketches(np.concatenate(hashes), np.concatenate(sizes), np.concatenate(signatures))
+
+
+def confirm_candidates(
+    texts: Sequence[str],
+    titles: Sequence[str | None] | None,
+    candidates: npt.NDArray[np.int64],
+    config: DedupConfig,
+) -> npt.NDArray[np.int64]:
+    """confirm_pairs, shingling only the texts that are in a candidate pair."""
+    candidates = np.ascontiguousarray(candidates, dtype=np.int64).reshape(-1, 2)
+    if len(candidates) == 0:
+        return candidates
+    involved = np.unique(candidates)
+    chosen = involved.tolist()
+    sub_texts = [texts[i] for i in chosen]
+    sub_titles = None if titles is None else [titles[i] for i in chosen]
+    local = np.searchsorted(involved, candidates)
+    return involved[confirm_pairs(sub_texts, sub_titles, shingle_texts(sub_texts, config), local, config)]
+
+
 def confirm_pairs(
     texts: Sequence[str],
     titles: Sequence[str | None] | None,
@@ -233,17 +281,18 @@ def confirm_pairs(
 def exact_copy_keys(
     fingerprints: npt.NDArray[np.uint64],
     titles: Sequence[str | None] | None,
-    shingles: Shingles,
+    sizes: npt.NDArray[np.int64],
     config: DedupConfig,
 ) -> npt.NDArray[np.uint64]:
-    """Keys for group_exact_copies: the text fingerprint, with the title folded in for short texts.
+    """Keys for group_exact_copies: the text fingerprint, with the title folded in for short texts
+    (fewer than config.min_containment_shingles shingles; `sizes` is each text's number).
 
     As in confirm_pairs, identical short texts under different titles are different articles;
     a long text is a copy whatever its headline.
     """
     if titles is None:
         return fingerprints
-    short = np.flatnonzero(shingles.sizes() < config.min_containment_shingles)
+    short = np.flatnonzero(sizes < config.min_containment_shingles)
     keys = _title_keys(titles, short)
     fold = short[keys != ""]
     if not len(fold):
@@ -502,16 +551,11 @@ def find_duplicates(
     if titles is not None and len(titles) != n:
         raise ValueError(f"titles must have {n} items, got {len(titles)}")
 
-    encoded: EncodedTexts = encode_texts(texts)
-    shingles = shingle_texts(encoded, config)
-    text_hashes = text_fingerprints(encoded)
-    del encoded  # a copy of every text: not needed from here on
-    representative = group_exact_copies(exact_copy_keys(text_hashes, titles, shingles, config))
-    signatures = MinHasher(num_perm=minhash.num_perm, seed=minhash.seed).signatures(shingles)
-
+    sketches = sketch_texts(texts, config, minhash)
+    representative = group_exact_copies(exact_copy_keys(sketches.text_hashes, titles, sketches.sizes, config))
     representatives = np.flatnonzero(representative == np.arange(n))
-    candidates = find_all_candidates(texts, signatures, representatives, config, minhash)
-    pairs = confirm_pairs(texts, titles, shingles, candidates, config)
+    candidates = find_all_candidates(texts, sketches.signatures, representatives, config, minhash)
+    pairs = confirm_candidates(texts, titles, candidates, config)
 
     copies = np.flatnonzero(representative != np.arange(n))
     exact_pairs = np.stack([representative[copies], copies], axis=1)
@@ -523,6 +567,6 @@ def find_duplicates(
         group=group,
         is_canonical=group == np.arange(n),
         pairs=pairs,
-        signatures=signatures,
-        text_hashes=text_hashes,
+        signatures=sketches.signatures,
+        text_hashes=sketches.text_hashes,
     )

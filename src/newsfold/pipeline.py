@@ -429,7 +429,7 @@ def _fold_duplicates(
         signatures[todo] = hasher.signatures(shingle_texts([cleaned[i] for i in todo.tolist()], config.dedup))
 
     is_new = np.arange(n) >= n_old
-    representative = group_exact_copies(exact_copy_keys(text_hashes, titles, shingles, config.dedup))
+    representative = group_exact_copies(exact_copy_keys(text_hashes, titles, shingles.sizes(), config.dedup))
     copies = np.flatnonzero(representative != np.arange(n))
     exact = np.stack([representative[copies], copies], axis=1)
     exact = exact[is_new[exact[:, 0]] | is_new[exact[:, 1]]]

@@ -148,14 +148,10 @@ def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHas
 
 
 def _relatedness(
-    texts: Sequence[str],
-    member_article: np.ndarray,
-    member_group: np.ndarray,
-    n_groups: int,
-    max_chars: int,
+    texts: Sequence[str], member_article: np.ndarray, member_group: np.ndarray, n_groups: int
 ) -> np.ndarray:
-    """Mean pairwise cosine of the TF-IDF vectors of each group's articles (their first
-    `max_chars` characters; one value per group, 0 for a group without members here).
+    """Mean pairwise cosine of the TF-IDF vectors of each group's articles (one value per group;
+    0 for a group without members here).
 
     Uses ||sum v||² = n + Σ_{i≠j} v_i·v_j for unit vectors, so the cost is linear in members.
     """
@@ -163,7 +159,7 @@ def _relatedness(
     try:
         # Equal to TfidfVectorizer(lowercase=True, stop_words="english", sublinear_tf=True,
         # min_df=1, dtype=float32), ~10x faster (tokenised in compiled code).
-        x, _ = tfidf_vectors([texts[i][:max_chars] for i in articles], min_df=1, dtype=np.float32)
+        x, _ = tfidf_vectors([texts[i] for i in articles], min_df=1, dtype=np.float32)
     except ValueError:  # every text was stop words or empty
         return np.zeros(n_groups)
     row_of_article = np.searchsorted(articles, member_article)
@@ -365,7 +361,7 @@ def find_shared_text(
     # (a reprint of a wire story) and is measured whole, so copies stay related.
     words, title_like, furniture = _line_features(rep_texts, config)
     residual = _residual_texts(texts, segments, occ, np.ones(len(occ), dtype=bool))
-    relatedness = _relatedness(residual, occ_article, group, len(reps), config.related_max_chars)
+    relatedness = _relatedness(residual, occ_article, group, len(reps))
     roles = _assign_roles(
         words, title_like, furniture, n_articles, edge_share, relatedness, config, single_source
     )
