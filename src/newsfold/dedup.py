@@ -2,7 +2,6 @@
 
 import dataclasses
 import itertools
-import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -34,8 +33,6 @@ from newsfold.unionfind import connected_groups
 # 20,000 synthetic articles, against 6,800 at 0.6); so reprints are found by a second index over
 # the texts' first config.prefix_chars characters, which a truncated copy shares with its original
 # (the alignment check demands that anyway).
-# The key of a title (as minhash.char_keys): lower-case alphanumeric runs joined by one space.
-_KEY_JUNK = re.compile(r"[\W_]+")
 # Pairs per block of the alignment check: a block's line keys, windows and their shingles are a
 # transient ~4x copy of its texts (0.6 GB for all the pairs of 10^5 synthetic articles at once).
 _ALIGN_BLOCK = 4096
@@ -304,7 +301,7 @@ def exact_copy_keys(
 
 def _title_keys(titles: Sequence[str | None], which: npt.NDArray[np.int64]) -> npt.NDArray[np.str_]:
     """Lower-case alphanumeric key of the titles at `which` ("" when unknown)."""
-    keys = [_KEY_JUNK.sub(" ", (titles[i] or "").lower()).strip() for i in which.tolist()]
+    keys = char_keys([titles[i] or "" for i in which.tolist()])
     return np.array(keys, dtype=str) if keys else np.zeros(0, dtype=str)
 
 

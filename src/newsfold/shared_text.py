@@ -39,7 +39,6 @@ _BOILERPLATE_MARKERS = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"[.;:,]['\"’”)]?$")
-_KEY_JUNK = re.compile(r"[\W_]+", re.UNICODE)
 _LINE = re.compile(r"[^\n]+")
 # Share of its characters an article must keep without its shared lines to be measured on its
 # own text (see find_shared_text): a third leaves room for an outlet's stack of header and footer
@@ -57,12 +56,6 @@ class Segments:
     is_edge: np.ndarray  # bool: the article's first or last segment
     texts: list[str]  # the segment as it stands in the article
     fingerprints: np.ndarray  # (n, 2) uint64: equal rows <=> equal keys (see segment_key)
-
-    @property
-    def keys(self) -> list[str]:
-        """Each segment's matching key (built on demand: the stage itself needs only the
-        fingerprints, and a few keys for segment ids)."""
-        return [segment_key(t) for t in self.texts]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,8 +75,9 @@ class SharedText:
 
 
 def segment_key(text: str) -> str:
-    """The matching key of a segment: lowercase words joined by single spaces."""
-    return _KEY_JUNK.sub(" ", text.lower()).strip()
+    """The matching key of a segment: lowercase words joined by single spaces (minhash.char_keys,
+    which the stage calls on whole batches)."""
+    return char_keys([text])[0]
 
 
 def split_segments(texts: Sequence[str], config: SharedTextConfig) -> Segments:
