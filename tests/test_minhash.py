@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from newsfold.minhash import (
     MinHasher,
     Shingles,
+    band_keys,
+    bucket_pairs,
     candidate_pairs,
     char_keys,
     char_shingles,
@@ -18,6 +20,8 @@ from newsfold.minhash import (
     encode_texts,
     intersection_sizes,
     jaccard,
+    key_fingerprints,
+    line_spans,
     lsh_params,
     text_fingerprints,
     word_shingles,
@@ -159,6 +163,43 @@ def test_char_keys_are_the_regex_keys_and_what_char_shingles_shingles(texts: lis
 def test_char_keys_of_odd_texts() -> None:
     assert char_keys(ODD_TEXTS) == [reference_key(t) for t in ODD_TEXTS]
     assert char_keys(encode_texts(["Ab_c  D!", ""])) == ["ab c d", ""]
+
+
+LINE_PIECES = ["\n", "\n\n", "a", "Bé ", "İx", "ΣΑΣ", "😀", "\ud800", " \t", "x_y."]
+lines_strategy = st.lists(st.lists(st.sampled_from(LINE_PIECES), max_size=12).map("".join), max_size=6)
+
+
+def reference_lines(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(r"[^\n]+", text)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=lines_strategy)
+def test_line_spans_are_the_regex_lines_and_their_keys(texts: list[str]) -> None:
+    lines = line_spans(texts)
+    expected = [(d, s, e) for d, t in enumerate(texts) for s, e in reference_lines(t)]
+    got = list(zip(lines.doc.tolist(), lines.char_start.tolist(), lines.char_end.tolist(), strict=True))
+    assert got == expected
+    assert np.diff(lines.doc_offsets).tolist() == [len(reference_lines(t)) for t in texts]
+    strings = [texts[d][s:e] for d, s, e in expected]
+    # The byte spans stand for the lines: same keys, fingerprints and shingles.
+    assert char_keys(lines.spans) == char_keys(strings)
+    lengths, fingerprints = key_fingerprints(lines.spans)
+    want_lengths, want_fingerprints = key_fingerprints(strings)
+    assert lengths.tolist() == want_lengths.tolist()
+    assert np.array_equal(fingerprints, want_fingerprints)
+    assert as_sets(char_shingles(lines.spans, 3)) == as_sets(char_shingles(strings, 3))
+    picked = np.arange(len(strings))[::-2]
+    assert char_keys(lines.spans.take(picked)) == char_keys([strings[i] for i in picked])
+
+
+def test_bucket_pairs_from_band_keys_are_candidate_pairs() -> None:
+    rng = np.random.default_rng(0)
+    signatures = rng.integers(0, 4, size=(300, 12), dtype=np.uint32)
+    keys = band_keys(signatures, 4, 3)
+    assert keys.shape == (300, 4)
+    assert np.array_equal(bucket_pairs(keys), candidate_pairs(signatures, 4, 3))
+    assert np.array_equal(bucket_pairs(keys, max_bucket=5), candidate_pairs(signatures, 4, 3, max_bucket=5))
 
 
 def test_short_docs_get_one_shingle_and_empty_docs_none() -> None:

@@ -1,8 +1,10 @@
 import json
 
 import numpy as np
+import pytest
 
 from conftest import PROJECT
+from newsfold import shared_text
 from newsfold.config import MinHashConfig, SharedTextConfig
 from newsfold.shared_text import (
     _in_edge_block,
@@ -209,3 +211,20 @@ def test_lines_stacked_at_the_top_or_bottom_count_as_edge_lines():
     )
     edge = _in_edge_block(segments, shared)
     assert edge.tolist() == shared.tolist()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Read More about this",
+        "COPYRIGHT 2024 Example Media",
+        "(C) 2019 Acme",
+        "Visit WWW.example.com",
+        "Sign Up for our briefing",
+        "An ordinary sentence about the council budget.",
+        "Çlick HERE to Subscribe",
+        "Die Straße, Kelvin \u212a, long \u017fign up",
+    ],
+)
+def test_marker_search_equals_the_case_insensitive_regex(line: str) -> None:
+    assert shared_text._has_marker(line) == (shared_text._BOILERPLATE_MARKERS.search(line) is not None)

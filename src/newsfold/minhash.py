@@ -29,6 +29,7 @@ _N_CODE_POINTS = 0x110000
 # Python before encoding; every other text is lower-cased by table lookup while it is decoded,
 # which saves the ~20 µs per 500-word article that str.lower() costs on non-ASCII text.
 _CONTEXTUAL_LOWER = ("\u0130", "\u03a3")
+_LINE = re.compile(r"[^\n]+")
 
 # Shingling and signatures split the docs into this many consecutive ranges run in threads (the
 # kernels release the GIL): the target machine has two cores. Below ~10^6 units of work (a few
@@ -94,6 +95,39 @@ class EncodedTexts:
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
+
+    def spans(self) -> "TextSpans":
+        """Each text as a span of the buffer."""
+        return TextSpans(self.data, self.offsets[:-1], self.offsets[1:])
+
+
+@dataclasses.dataclass(frozen=True)
+class TextSpans:
+    """Texts as spans of one UTF-8 buffer: text i is data[starts[i]:ends[i]].
+
+    Spans may leave gaps and need not be in order: the lines of a corpus are spans of the
+    buffer of its articles (see `line_spans`), so shingling lines needs no copy of their bytes.
+    """
+
+    data: npt.NDArray[np.uint8]
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def take(self, index: npt.NDArray[np.int64]) -> "TextSpans":
+        """The spans at `index`, over the same buffer."""
+        return TextSpans(self.data, self.starts[index], self.ends[index])
+
+
+_Texts = Sequence[str] | EncodedTexts | TextSpans
+
+
+def _as_spans(texts: _Texts) -> TextSpans:
+    if isinstance(texts, TextSpans):
+        return texts
+    return encode_texts(texts).spans()
 
 
 def encode_texts(texts: Sequence[str] | EncodedTexts) -> EncodedTexts:
@@ -256,11 +290,11 @@ def _hash_ngrams(units, n_units, ngram, out, scratch, wide, histogram):
 
 
 @njit(cache=True, nogil=True)
-def _count_words(data, offsets, table):
-    n_docs = offsets.size - 1
+def _count_words(data, starts, ends, table):
+    n_docs = starts.size
     counts = np.zeros(n_docs, dtype=np.int64)
     for d in range(n_docs):
-        i, end = offsets[d], offsets[d + 1]
+        i, end = starts[d], ends[d]
         in_word = False
         n = 0
         while i < end:
@@ -274,16 +308,16 @@ def _count_words(data, offsets, table):
 
 
 @njit(cache=True, nogil=True)
-def _word_shingle_kernel(data, offsets, table, n_words, ngram, out, out_offsets):
+def _word_shingle_kernel(data, starts, ends, table, n_words, ngram, out, out_offsets):
     """Word tokens (FNV-1a 64 of their code points, finalised) -> n-gram hashes, per doc."""
-    n_docs = offsets.size - 1
+    n_docs = starts.size
     out_offsets[0] = 0
     units = np.empty(max(n_words.max(), 1) if n_docs else 1, dtype=np.uint64)
     scratch = np.empty(units.size, dtype=np.uint32)
     wide = np.empty(units.size, dtype=np.uint64)
     histogram = np.empty((4, 256), dtype=np.int64)
     for d in range(n_docs):
-        i, end = offsets[d], offsets[d + 1]
+        i, end = starts[d], ends[d]
         n = 0
         h = _FNV_OFFSET
         in_word = False
@@ -305,11 +339,11 @@ def _word_shingle_kernel(data, offsets, table, n_words, ngram, out, out_offsets)
 
 
 @njit(cache=True, nogil=True)
-def _count_key_chars(data, offsets, table):
-    n_docs = offsets.size - 1
+def _count_key_chars(data, starts, ends, table):
+    n_docs = starts.size
     counts = np.zeros(n_docs, dtype=np.int64)
     for d in range(n_docs):
-        i, end = offsets[d], offsets[d + 1]
+        i, end = starts[d], ends[d]
         n = 0
         gap = False
         while i < end:
@@ -324,10 +358,10 @@ def _count_key_chars(data, offsets, table):
 
 
 @njit(cache=True, nogil=True)
-def _key_kernel(data, offsets, table, out_offsets, out):
+def _key_kernel(data, starts, ends, table, out_offsets, out):
     """Write each doc's key (alphanumeric runs joined by one space) as code points into out."""
-    for d in range(offsets.size - 1):
-        i, end = offsets[d], offsets[d + 1]
+    for d in range(starts.size):
+        i, end = starts[d], ends[d]
         k = out_offsets[d]
         gap = False
         while i < end:
@@ -344,16 +378,16 @@ def _key_kernel(data, offsets, table, out_offsets, out):
 
 
 @njit(cache=True, nogil=True)
-def _char_shingle_kernel(data, offsets, table, n_chars, ngram, out, out_offsets):
+def _char_shingle_kernel(data, starts, ends, table, n_chars, ngram, out, out_offsets):
     """Key (alphanumeric runs joined by one space) -> code-point n-gram hashes, per doc."""
-    n_docs = offsets.size - 1
+    n_docs = starts.size
     out_offsets[0] = 0
     units = np.empty(max(n_chars.max(), 1) if n_docs else 1, dtype=np.uint64)
     scratch = np.empty(units.size, dtype=np.uint32)
     wide = np.empty(units.size, dtype=np.uint64)
     histogram = np.empty((4, 256), dtype=np.int64)
     for d in range(n_docs):
-        i, end = offsets[d], offsets[d + 1]
+        i, end = starts[d], ends[d]
         n = 0
         gap = False
         while i < end:
@@ -422,11 +456,11 @@ def _fingerprint_kernel(data, offsets, table, out):
 
 
 @njit(cache=True, nogil=True)
-def _key_fingerprint_kernel(data, offsets, table, lengths, out):
+def _key_fingerprint_kernel(data, starts, ends, table, lengths, out):
     """Length and fingerprint of each text's key (alphanumeric runs joined by one space): what
     `_fingerprint_kernel` gives the key string itself, without building it."""
-    for d in range(offsets.size - 1):
-        i, end = offsets[d], offsets[d + 1]
+    for d in range(starts.size):
+        i, end = starts[d], ends[d]
         h1 = _XXH_SEED_1
         h2 = _XXH_SEED_2
         lane = np.uint64(0)
@@ -525,7 +559,7 @@ def _in_threads(work: Callable[[int, int], _T], parts: list[tuple[int, int]]) ->
 
 
 def _shingles_from(
-    encoded: EncodedTexts,
+    spans: TextSpans,
     counts: npt.NDArray[np.int64],
     ngram: int,
     kernel: Callable[..., None],
@@ -543,7 +577,7 @@ def _shingles_from(
     def work(lo: int, hi: int) -> npt.NDArray[np.int64]:
         offsets = np.empty(hi - lo + 1, dtype=np.int64)
         out = buffer[region[lo] : region[hi]]
-        kernel(encoded.data, encoded.offsets[lo : hi + 1], table, counts[lo:hi], ngram, out, offsets)
+        kernel(spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, counts[lo:hi], ngram, out, offsets)
         return offsets
 
     parts = _parts(n_shingles)
@@ -570,7 +604,7 @@ def _move_left(buffer: npt.NDArray[np.uint32], src: int, dst: int, n: int) -> No
         buffer[dst + k : dst + k + m] = buffer[src + k : src + k + m]
 
 
-def word_shingles(texts: Sequence[str] | EncodedTexts, ngram: int) -> Shingles:
+def word_shingles(texts: _Texts, ngram: int) -> Shingles:
     """Hashed word n-grams of each text.
 
     Tokens are the lower-cased Unicode word runs (`\\w+`, exactly as Python's `re`); a shingle is
@@ -580,19 +614,19 @@ def word_shingles(texts: Sequence[str] | EncodedTexts, ngram: int) -> Shingles:
     cost ~0.25 ms per article, most of the pipeline's budget, against ~0.02 ms here.
 
     Args:
-        texts: The texts, or the same texts already passed through `encode_texts`.
+        texts: The texts, or the same texts already passed through `encode_texts`, or spans.
         ngram: Tokens per shingle.
 
     Returns:
         The 32-bit shingle hashes of every text, sorted and unique within a text.
     """
     _check_ngram(ngram)
-    encoded = encode_texts(texts)
-    counts = _count_words(encoded.data, encoded.offsets, _char_table())
-    return _shingles_from(encoded, counts, ngram, _word_shingle_kernel)
+    spans = _as_spans(texts)
+    counts = _count_words(spans.data, spans.starts, spans.ends, _char_table())
+    return _shingles_from(spans, counts, ngram, _word_shingle_kernel)
 
 
-def char_shingles(texts: Sequence[str] | EncodedTexts, ngram: int) -> Shingles:
+def char_shingles(texts: _Texts, ngram: int) -> Shingles:
     """Hashed character n-grams of each text's key.
 
     The key is the lower-cased text with every run of non-alphanumeric characters replaced by one
@@ -600,16 +634,16 @@ def char_shingles(texts: Sequence[str] | EncodedTexts, ngram: int) -> Shingles:
     any script); a key shorter than `ngram` is one shingle, an empty key none.
 
     Args:
-        texts: The texts, or the same texts already passed through `encode_texts`.
+        texts: The texts, or the same texts already passed through `encode_texts`, or spans.
         ngram: Characters per shingle.
 
     Returns:
         The 32-bit shingle hashes of every text, sorted and unique within a text.
     """
     _check_ngram(ngram)
-    encoded = encode_texts(texts)
-    counts = _count_key_chars(encoded.data, encoded.offsets, _char_table())
-    return _shingles_from(encoded, counts, ngram, _char_shingle_kernel)
+    spans = _as_spans(texts)
+    counts = _count_key_chars(spans.data, spans.starts, spans.ends, _char_table())
+    return _shingles_from(spans, counts, ngram, _char_shingle_kernel)
 
 
 def text_fingerprints(texts: Sequence[str] | EncodedTexts) -> npt.NDArray[np.uint64]:
@@ -623,22 +657,22 @@ def text_fingerprints(texts: Sequence[str] | EncodedTexts) -> npt.NDArray[np.uin
     return out
 
 
-def char_keys(texts: Sequence[str] | EncodedTexts) -> list[str]:
+def char_keys(texts: _Texts) -> list[str]:
     """Each text's key, the string `char_shingles` shingles: the lower-cased text with every
     run of non-alphanumeric characters replaced by one space, stripped.
 
     Equal to ``re.sub(r"[\\W_]+", " ", text.lower()).strip()`` (the tests check it), built in
     one compiled pass and one decode for the batch: ~4x faster than the regex per text.
     """
-    encoded = encode_texts(texts)
+    spans = _as_spans(texts)
     table = _char_table()
-    lengths = _count_key_chars(encoded.data, encoded.offsets, table)
+    lengths = _count_key_chars(spans.data, spans.starts, spans.ends, table)
     out_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=out_offsets[1:])
     out = np.empty(int(out_offsets[-1]), dtype=np.uint32)
 
     def work(lo: int, hi: int) -> None:
-        _key_kernel(encoded.data, encoded.offsets[lo : hi + 1], table, out_offsets[lo : hi + 1], out)
+        _key_kernel(spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, out_offsets[lo : hi + 1], out)
 
     _in_threads(work, _parts(lengths))
     joined = out.tobytes().decode("utf-32-le")
@@ -646,20 +680,111 @@ def char_keys(texts: Sequence[str] | EncodedTexts) -> list[str]:
     return [joined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
-def key_fingerprints(
-    texts: Sequence[str] | EncodedTexts,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+def key_fingerprints(texts: _Texts) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     """Length (in characters) and fingerprint of each text's key, without building the keys.
 
     The key is the lower-cased text with every run of non-alphanumeric characters replaced by
     one space, stripped (what `char_shingles` shingles). The fingerprint equals
     `text_fingerprints(key)`; the length equals `len(key)`.
     """
-    encoded = encode_texts(texts)
-    lengths = np.empty(len(encoded), dtype=np.int64)
-    out = np.empty((len(encoded), 2), dtype=np.uint64)
-    _key_fingerprint_kernel(encoded.data, encoded.offsets, _char_table(), lengths, out)
+    spans = _as_spans(texts)
+    lengths = np.empty(len(spans), dtype=np.int64)
+    out = np.empty((len(spans), 2), dtype=np.uint64)
+    table = _char_table()
+
+    def work(lo: int, hi: int) -> None:
+        _key_fingerprint_kernel(
+            spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, lengths[lo:hi], out[lo:hi]
+        )
+
+    _in_threads(work, _parts(spans.ends - spans.starts))
     return lengths, out
+
+
+# ---- lines -----------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _count_lines(data, offsets):
+    """Lines (non-empty runs of bytes other than "\n") per doc."""
+    n_docs = offsets.size - 1
+    counts = np.zeros(n_docs, dtype=np.int64)
+    for d in range(n_docs):
+        n = 0
+        in_line = False
+        for i in range(offsets[d], offsets[d + 1]):
+            if data[i] == 10:
+                in_line = False
+            elif not in_line:
+                n += 1
+                in_line = True
+        counts[d] = n
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def _line_kernel(data, offsets, line_offsets, byte_start, byte_end, char_start, char_end):
+    """Byte span and character span of every line. UTF-8 never has byte 10 inside a multi-byte
+    sequence, and a character starts at every byte that is not a continuation byte (10xxxxxx)."""
+    for d in range(offsets.size - 1):
+        k = line_offsets[d]
+        chars = 0
+        in_line = False
+        for i in range(offsets[d], offsets[d + 1]):
+            b = data[i]
+            if b == 10:
+                if in_line:
+                    byte_end[k] = i
+                    char_end[k] = chars
+                    k += 1
+                in_line = False
+            elif not in_line:
+                byte_start[k] = i
+                char_start[k] = chars
+                in_line = True
+            if (b & 0xC0) != 0x80:
+                chars += 1
+        if in_line:
+            byte_end[k] = offsets[d + 1]
+            char_end[k] = chars
+
+
+@dataclasses.dataclass(frozen=True)
+class Lines:
+    """The lines of a corpus (non-empty runs of characters other than "\n", as the regex
+    ``[^\n]+`` finds them), in order: doc d's lines are rows doc_offsets[d]:doc_offsets[d+1]."""
+
+    spans: TextSpans  # each line's bytes in the encoded corpus
+    doc: npt.NDArray[np.int64]
+    char_start: npt.NDArray[np.int64]  # character offsets of the line in its doc's text
+    char_end: npt.NDArray[np.int64]
+    doc_offsets: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+
+def line_spans(texts: Sequence[str]) -> Lines:
+    """Every line of every text, found in one compiled pass over the encoded corpus: no Python
+    string per line (a 10^5-article corpus has ~10^6 lines). The spans index the buffer of
+    `encode_texts(texts)`, so `char_shingles` and `key_fingerprints` take lines as they are."""
+    encoded = encode_texts(texts)
+    counts = _count_lines(encoded.data, encoded.offsets)
+    doc_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=doc_offsets[1:])
+    n = int(doc_offsets[-1])
+    byte_start, byte_end = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    char_start, char_end = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    _line_kernel(encoded.data, encoded.offsets, doc_offsets, byte_start, byte_end, char_start, char_end)
+    # "İ" lower-cases to two characters, and encode_texts lower-cases a text containing it: its
+    # character offsets come from the text itself (lower() adds and removes no "\n").
+    for d, text in enumerate(texts):
+        if "\u0130" in text:
+            bounds = np.array([m.span() for m in _LINE.finditer(text)], dtype=np.int64).reshape(-1, 2)
+            char_start[doc_offsets[d] : doc_offsets[d + 1]] = bounds[:, 0]
+            char_end[doc_offsets[d] : doc_offsets[d + 1]] = bounds[:, 1]
+    doc = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    return Lines(TextSpans(encoded.data, byte_start, byte_end), doc, char_start, char_end, doc_offsets)
 
 
 # ---- signatures ------------------------------------------------------------------------------
@@ -758,7 +883,7 @@ def lsh_params(
     return int(bands[best, 0]), int(rows[best, 0])
 
 
-def _band_keys(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArray[np.uint64]:
+def band_keys(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArray[np.uint64]:
     """One uint64 per (doc, band): a polynomial hash of the band's rows (collisions only add
     candidates, which are verified anyway)."""
     n = signatures.shape[0]
@@ -796,7 +921,17 @@ def candidate_pairs(
         raise ValueError(f"max_bucket must be >= 2, got {max_bucket}")
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    keys = _band_keys(signatures, bands, rows)
+    return bucket_pairs(band_keys(signatures, bands, rows), max_bucket)
+
+
+def bucket_pairs(keys: npt.NDArray[np.uint64], max_bucket: int = 1000) -> npt.NDArray[np.int64]:
+    """The pairs of `candidate_pairs` from the band keys of the docs, (n_docs, bands) `band_keys`
+    (a caller signing docs in blocks keeps only these: 8 bytes a band, not 4 a permutation)."""
+    n = keys.shape[0]
+    if max_bucket < 2:
+        raise ValueError(f"max_bucket must be >= 2, got {max_bucket}")
+    if n < 2:
+        return np.empty((0, 2), dtype=np.int64)
     # Sort each band's keys; the stable sort keeps members of a bucket in index order, so the
     # pairs below come out with i < j. Transposed, each band is one contiguous run of n slots.
     order = np.argsort(keys, axis=0, kind="stable")
