@@ -447,3 +447,16 @@ def test_threads_give_the_serial_result(monkeypatch: pytest.MonkeyPatch) -> None
         np.testing.assert_array_equal(a.hashes, b.hashes)
         np.testing.assert_array_equal(a.offsets, b.offsets)
     np.testing.assert_array_equal(MinHasher(64, 1).signatures(threaded[1]), serial_signatures)
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=texts_strategy, ngram=st.integers(1, 6))
+def test_fused_char_signatures_equal_signatures_of_the_shingle_sets(texts: list[str], ngram: int) -> None:
+    hasher = MinHasher(num_perm=32, seed=3)
+    expected = hasher.signatures(char_shingles(texts, ngram))
+    assert np.array_equal(hasher.char_signatures(texts, ngram), expected)
+    lines = line_spans(texts)
+    strings = [texts[d][s:e] for d, s, e in zip(lines.doc, lines.char_start, lines.char_end, strict=True)]
+    assert np.array_equal(
+        hasher.char_signatures(lines.spans, ngram), hasher.signatures(char_shingles(strings, ngram))
+    )

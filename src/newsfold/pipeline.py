@@ -13,6 +13,7 @@ into the stored ones so that no existing article changes duplicate group, canoni
 import ctypes
 import dataclasses
 import functools
+import gc
 import json
 import platform
 import time
@@ -50,6 +51,11 @@ from newsfold.records import (
 from newsfold.shared_text import find_shared_text
 from newsfold.stories import cluster_stories
 from newsfold.unionfind import connected_groups
+
+# pyarrow's default pool (mimalloc) keeps the memory of freed tables for reuse: after a run over
+# 2*10^4 articles it held 170 MB more than the live tables, 0.85 GB per 10^5 articles. The
+# system allocator hands it back (malloc_trim below), and the stages allocate few, large buffers.
+pa.set_memory_pool(pa.system_memory_pool())
 
 HEADLINE_FALLBACK_CHARS = 120
 # Quarantine details are for a human to look at, not a copy of the input (as in ingest).
@@ -172,6 +178,9 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
     try:
         yield
     finally:
+        # A stage's garbage can sit in reference cycles (pandas frames make them) until a full
+        # collection, which Python delays while objects pile up: collect it before trimming.
+        gc.collect()
         _trim_heap()
         seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - t0, 4)
 

@@ -136,9 +136,10 @@ def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHas
 
     Identical keys are grouped by fingerprint first; MinHash LSH then runs over the distinct keys
     only, and every candidate pair is verified by the exact Jaccard of its shingle sets. The
-    distinct segments are signed in blocks and only their band keys kept; the sets are built
-    again for the segments of candidate pairs only, so the stage never holds the shingles of
-    every line (~2 GB of character 5-grams for the 10^6 lines of 10^5 articles).
+    distinct segments are signed in blocks without building their shingle sets, and only their
+    band keys kept; sets are built for the segments of candidate pairs only, so the stage never
+    holds the shingles of every line (~2 GB of character 5-grams for the 10^6 lines of 10^5
+    articles).
     """
     n = len(segments)
     if n == 0:
@@ -151,9 +152,7 @@ def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHas
     keys = np.empty((len(distinct), bands), dtype=np.uint64)
     for lo in range(0, len(distinct), _SIGN_BLOCK):
         block = distinct.take(np.arange(lo, min(lo + _SIGN_BLOCK, len(distinct))))
-        keys[lo : lo + len(block)] = band_keys(
-            hasher.signatures(char_shingles(block, config.char_ngram)), bands, rows
-        )
+        keys[lo : lo + len(block)] = band_keys(hasher.char_signatures(block, config.char_ngram), bands, rows)
     pairs = bucket_pairs(keys)
     del keys
     if len(pairs):
