@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from newsfold import tfidf
 from newsfold.tfidf import count_terms, tfidf_vectors
 
 TEXTS = [
@@ -49,6 +50,15 @@ def _assert_same(texts, **kwargs):
 )
 def test_equals_scikit_learn(kwargs):
     _assert_same(TEXTS, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"min_df": 2}])
+def test_tokens_and_rows_counted_in_two_threads_equal_scikit_learn(monkeypatch, kwargs):
+    monkeypatch.setattr(tfidf, "_MIN_THREAD_TOKENS", 0)  # thread even the small corpus
+    _assert_same(TEXTS * 3, **kwargs)
+    rng = np.random.default_rng(1)
+    words = [f"w{i:05d}" for i in range(30_000)]  # the second half meets new terms and grows
+    _assert_same([" ".join(rng.choice(words, 300)) for _ in range(200)], **kwargs)
 
 
 def test_grows_its_table_on_a_large_vocabulary():

@@ -13,7 +13,6 @@ into the stored ones so that no existing article changes duplicate group, canoni
 import ctypes
 import dataclasses
 import functools
-import gc
 import json
 import platform
 import time
@@ -178,9 +177,6 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
     try:
         yield
     finally:
-        # A stage's garbage can sit in reference cycles (pandas frames make them) until a full
-        # collection, which Python delays while objects pile up: collect it before trimming.
-        gc.collect()
         _trim_heap()
         seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - t0, 4)
 

@@ -274,12 +274,16 @@ def _expand(x: sp.csr_matrix, weights: sp.csr_matrix, expansion: float, max_term
     Before the cut a row has up to n_neighbors × max_terms entries (~700: 7·10^7 at 10^5
     articles, ~1 GB with the temporaries); every step is row-wise, so blocks give the same rows.
     """
-    blocks = []
-    for start in range(0, x.shape[0], _EXPAND_ROWS):
+
+    def expand(start: int) -> sp.csr_matrix:
         stop = min(start + _EXPAND_ROWS, x.shape[0])
         block = x[start:stop] + expansion * (weights[start:stop] @ x)
-        blocks.append(normalize(_top_terms_per_row(block, max_terms)))
-    return sp.vstack(blocks, format="csr")
+        return normalize(_top_terms_per_row(block, max_terms))
+
+    # scipy's sparse kernels release the GIL: blocks run in two threads.
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        blocks = list(pool.map(expand, range(0, x.shape[0], _EXPAND_ROWS)))
+    return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix(x.shape)
 
 
 def _background_cosine(x: sp.csr_matrix, graph: sp.csr_matrix) -> float:

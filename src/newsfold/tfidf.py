@@ -14,6 +14,8 @@ Terms are identified by a 64-bit hash; two distinct terms of one corpus collidin
 ~ V² / 2^65, 3e-8 for a vocabulary of a million) would be counted as one.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -26,6 +28,8 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _STOP = np.int64(-2)  # table value of a stop word
 _EMPTY_SLOT = np.int64(-1)
+# Below this many tokens the rows are counted in one thread (a thread costs more than it saves).
+_MIN_THREAD_TOKENS = 1_000_000
 
 
 @njit(cache=True, nogil=True)
@@ -175,6 +179,156 @@ def _count_rows(terms, starts, ends, column, indptr, indices, counts):  # pragma
     return nnz
 
 
+class _Vocabulary:
+    """The term table of a range of docs: hash -> term id (first-occurrence order), and where
+    each term first occurs (byte span in the corpus buffer)."""
+
+    def __init__(self, stop: npt.NDArray[np.uint64]) -> None:
+        capacity = 1 << max(12, (4 * len(stop)).bit_length())
+        self.keys = np.zeros(capacity, dtype=np.uint64)
+        self.values = np.full(capacity, _EMPTY_SLOT, dtype=np.int64)
+        for h in stop.tolist():  # stop words take no id: their tokens are dropped
+            slot = int(h) & (capacity - 1)
+            while self.values[slot] != _EMPTY_SLOT:
+                slot = (slot + 1) & (capacity - 1)
+            self.keys[slot], self.values[slot] = h, _STOP
+        self.term_start = np.empty(capacity // 2, dtype=np.int64)
+        self.term_end = np.empty(capacity // 2, dtype=np.int64)
+        self.n_terms = 0
+
+    def tokenize(
+        self,
+        encoded: EncodedTexts,
+        table: npt.NDArray[np.int32],
+        lo: int,
+        hi: int,
+        terms: npt.NDArray[np.int32],
+        starts: npt.NDArray[np.int64],
+        ends: npt.NDArray[np.int64],
+    ) -> None:
+        """Term ids of the tokens of docs lo..hi-1 into terms[starts[d]:ends[d]]."""
+        offsets = encoded.offsets[lo : hi + 1]
+        done = 0
+        while True:
+            done, self.n_terms = _tokenize(
+                encoded.data, offsets, table, done, self.keys, self.values, self.n_terms,
+                self.term_start, self.term_end, terms, starts[lo:hi], ends[lo:hi],
+            )  # fmt: skip
+            if done == hi - lo:
+                return
+            # Grow the table (and the first-occurrence arrays) so that the next doc fits below half.
+            need = self.n_terms + int(offsets[done + 1] - offsets[done]) // 3 + 1
+            capacity = self.keys.size
+            while need > capacity // 2:
+                capacity *= 2
+            new_keys = np.zeros(capacity, dtype=np.uint64)
+            new_values = np.full(capacity, _EMPTY_SLOT, dtype=np.int64)
+            _rehash(self.keys, self.values, new_keys, new_values)
+            self.keys, self.values = new_keys, new_values
+            self.term_start = np.resize(self.term_start, capacity // 2)
+            self.term_end = np.resize(self.term_end, capacity // 2)
+
+    def hashes(self) -> npt.NDArray[np.uint64]:
+        """The hash of each term id."""
+        kept = self.values >= 0
+        out = np.empty(self.n_terms, dtype=np.uint64)
+        out[self.values[kept]] = self.keys[kept]
+        return out
+
+
+@njit(cache=True, nogil=True)
+def _lookup(keys, values, hashes, out):  # pragma: no cover - compiled
+    """The id of each hash in an open-addressing table, or -1 if absent."""
+    mask = np.uint64(keys.size - 1)
+    for i in range(hashes.size):
+        h = hashes[i]
+        slot = np.int64(h & mask)
+        out[i] = -1
+        while values[slot] != _EMPTY_SLOT:
+            if keys[slot] == h:
+                out[i] = values[slot]
+                break
+            slot = np.int64((np.uint64(slot) + np.uint64(1)) & mask)
+
+
+@njit(cache=True, nogil=True)
+def _remap_terms(terms, starts, ends, remap):  # pragma: no cover - compiled
+    for d in range(starts.size):
+        for p in range(starts[d], ends[d]):
+            terms[p] = remap[terms[p]]
+
+
+def _tokenize_in_threads(
+    encoded: EncodedTexts,
+    table: npt.NDArray[np.int32],
+    counts: npt.NDArray[np.int64],
+    terms: npt.NDArray[np.int32],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Tokenise the two halves of the docs in two threads, each with its own table, then give
+    the second half's terms the ids one pass over all docs would: a term the first half has
+    keeps that id, the others follow in their order of first occurrence. Fills terms and ends;
+    returns (number of terms, first-occurrence start and end of each term)."""
+    n_docs = len(counts)
+    stop = _stop_hashes()
+    total = int(counts.sum())
+    cut = int(np.searchsorted(np.cumsum(counts), total / 2)) if total > _MIN_THREAD_TOKENS else 0
+    if not 0 < cut < n_docs:
+        single = _Vocabulary(stop)
+        single.tokenize(encoded, table, 0, n_docs, terms, starts, ends)
+        return single.n_terms, single.term_start, single.term_end
+    first, second = _Vocabulary(stop), _Vocabulary(stop)
+    with ThreadPoolExecutor(2) as pool:
+        list(
+            pool.map(
+                lambda job: job[0].tokenize(encoded, table, job[1], job[2], terms, starts, ends),
+                [(first, 0, cut), (second, cut, n_docs)],
+            )
+        )
+    known = np.empty(second.n_terms, dtype=np.int64)
+    _lookup(first.keys, first.values, second.hashes(), known)
+    fresh = known < 0
+    remap = known.copy()
+    remap[fresh] = first.n_terms + np.arange(int(fresh.sum()))
+    _remap_terms(terms, starts[cut:], ends[cut:], remap)
+    n_terms = first.n_terms + int(fresh.sum())
+    a, b = first.n_terms, second.n_terms
+    term_start = np.concatenate([first.term_start[:a], second.term_start[:b][fresh]])
+    term_end = np.concatenate([first.term_end[:a], second.term_end[:b][fresh]])
+    return n_terms, term_start, term_end
+
+
+def _rows_in_threads(
+    terms: npt.NDArray[np.int32],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    column: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """_count_rows over two halves of the docs in two threads (rows are independent), joined:
+    (indptr, indices, counts) of the CSR."""
+    n_docs = len(starts)
+    tokens = np.cumsum(ends - starts)
+    total = int(tokens[-1]) if n_docs else 0
+    cut = int(np.searchsorted(tokens, total / 2)) if total > _MIN_THREAD_TOKENS else 0
+    parts = [(0, cut), (cut, n_docs)] if 0 < cut < n_docs else [(0, n_docs)]
+
+    def work(part: tuple[int, int]) -> tuple[npt.NDArray[np.int64], ...]:
+        lo, hi = part
+        nnz_max = int((ends[lo:hi] - starts[lo:hi]).sum())
+        indptr = np.empty(hi - lo + 1, dtype=np.int64)
+        indices = np.empty(nnz_max, dtype=np.int64)
+        counts = np.empty(nnz_max, dtype=np.int64)
+        nnz = _count_rows(terms, starts[lo:hi], ends[lo:hi], column, indptr, indices, counts)
+        return indptr, indices[:nnz], counts[:nnz]
+
+    with ThreadPoolExecutor(len(parts)) as pool:
+        done = list(pool.map(work, parts))
+    shift = np.cumsum([0] + [len(d[1]) for d in done])
+    indptr = np.concatenate([done[0][0][:1]] + [d[0][1:] + shift[k] for k, d in enumerate(done)])
+    return indptr, np.concatenate([d[1] for d in done]), np.concatenate([d[2] for d in done])
+
+
 def _term_hashes(words: list[str]) -> npt.NDArray[np.uint64]:
     """The table keys of single-token strings (as _tokenize hashes them)."""
     encoded = encode_texts(words)
@@ -243,36 +397,7 @@ def count_terms(
     np.cumsum(counts[:-1], out=starts[1:])
     ends = starts.copy()
     terms = np.empty(int(counts.sum()), dtype=np.int32)  # term ids of every token: half the bytes of int64
-    stop = _stop_hashes()
-    capacity = 1 << max(12, (4 * len(stop)).bit_length())
-    keys = np.zeros(capacity, dtype=np.uint64)
-    values = np.full(capacity, _EMPTY_SLOT, dtype=np.int64)
-    for h in stop.tolist():  # stop words take no id: their tokens are dropped
-        slot = int(h) & (capacity - 1)
-        while values[slot] != _EMPTY_SLOT:
-            slot = (slot + 1) & (capacity - 1)
-        keys[slot], values[slot] = h, _STOP
-    term_start = np.empty(capacity // 2, dtype=np.int64)
-    term_end = np.empty(capacity // 2, dtype=np.int64)
-    n_terms, done = 0, 0
-    while True:
-        done, n_terms = _tokenize(
-            encoded.data, encoded.offsets, table, done, keys, values, n_terms, term_start, term_end,
-            terms, starts, ends,
-        )  # fmt: skip
-        if done == n_docs:
-            break
-        # Grow the table (and the first-occurrence arrays) so that the next doc fits below half.
-        need = n_terms + int(encoded.offsets[done + 1] - encoded.offsets[done]) // 3 + 1
-        capacity = keys.size
-        while need > capacity // 2:
-            capacity *= 2
-        new_keys = np.zeros(capacity, dtype=np.uint64)
-        new_values = np.full(capacity, _EMPTY_SLOT, dtype=np.int64)
-        _rehash(keys, values, new_keys, new_values)
-        keys, values = new_keys, new_values
-        term_start = np.resize(term_start, capacity // 2)
-        term_end = np.resize(term_end, capacity // 2)
+    n_terms, term_start, term_end = _tokenize_in_threads(encoded, table, counts, terms, starts, ends)
     if n_terms == 0:
         raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
     df = _document_frequency(terms, starts, ends, n_terms)
@@ -287,14 +412,10 @@ def count_terms(
     order = sorted(range(len(words)), key=words.__getitem__)
     column = np.full(n_terms, -1, dtype=np.int64)
     column[kept[order]] = np.arange(len(order))
-    indptr = np.empty(n_docs + 1, dtype=np.int64)
-    nnz_max = int((ends - starts).sum())
-    indices = np.empty(nnz_max, dtype=np.int64)
-    values_out = np.empty(nnz_max, dtype=np.int64)
-    nnz = _count_rows(terms, starts, ends, column, indptr, indices, values_out)
-    index_dtype = np.int32 if nnz <= np.iinfo(np.int32).max else np.int64
+    indptr, indices, values_out = _rows_in_threads(terms, starts, ends, column)
+    index_dtype = np.int32 if len(indices) <= np.iinfo(np.int32).max else np.int64
     x = sp.csr_matrix(
-        (values_out[:nnz].astype(dtype), indices[:nnz].astype(index_dtype), indptr.astype(index_dtype)),
+        (values_out.astype(dtype), indices.astype(index_dtype), indptr.astype(index_dtype)),
         shape=(n_docs, len(order)),
     )
     vocabulary = np.array([words[i] for i in order], dtype=str)
