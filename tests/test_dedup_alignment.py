@@ -4,8 +4,11 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import PROJECT
+from newsfold import dedup
 from newsfold.config import DedupConfig, MinHashConfig
 from newsfold.dedup import check_alignment, exact_copy_keys, find_duplicates, shingle_texts, uncovered_shares
 from newsfold.minhash import text_fingerprints
@@ -148,3 +151,32 @@ def test_title_folding_leaves_long_texts_alone():
 def test_invalid_settings_are_refused(kwargs):
     with pytest.raises(ValueError, match=r"dedup\."):
         DedupConfig(**kwargs)
+
+
+def _reference_prefix_windows(keys: list[str], budget: int, width: int, min_words: int) -> list[str]:
+    """The windows of a text's first `budget` key characters, cut line by line from scratch."""
+    out = []
+    for key in keys:
+        if budget <= 0:
+            break
+        part = key[:budget]
+        budget -= len(key)
+        if part.count(" ") + 1 >= min_words:
+            out.extend(dedup._cut_windows(part, width))
+    return out
+
+
+WORDS = st.lists(st.sampled_from(["ab", "cde", "f", "ghij"]), min_size=1, max_size=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(WORDS, max_size=6), budget=st.integers(0, 400))
+def test_prefix_windows_are_those_of_the_cut_lines(lines: list[list[str]], budget: int) -> None:
+    config = DedupConfig(window_chars=20, min_line_words=2)
+    text = "\n".join(" ".join(words) for words in lines)
+    windows = dedup._TextWindows([text], np.array([0]), config)
+    got = [w for lo, hi in windows.prefix_ranges(0, budget) for w in windows.windows[lo:hi]]
+    keys = [" ".join(words) for words in lines]
+    assert got == _reference_prefix_windows(keys, budget, 20, 2)
+    lo, hi = windows.range_of[0]
+    assert windows.windows[lo:hi] == _reference_prefix_windows(keys, 10**9, 20, 2)

@@ -1,5 +1,6 @@
 """Near-duplicate articles: fingerprint -> candidates -> verify -> groups -> canonical."""
 
+import bisect
 import dataclasses
 import itertools
 from collections.abc import Sequence
@@ -403,38 +404,49 @@ def uncovered_shares(
     swap = sizes[pairs[:, 0]] > sizes[pairs[:, 1]]
     small = np.where(swap, pairs[:, 1], pairs[:, 0])
     large = np.where(swap, pairs[:, 0], pairs[:, 1])
-    lines = _line_keys(texts, np.unique(pairs))
-    windows: list[str] = []
+    cut = _TextWindows(texts, np.unique(pairs), config)
+    # Per pair, the windows of its two sides as ranges of cut.windows: the smaller text's windows
+    # against the larger, then those of the larger's first `budget` key characters against the
+    # smaller (whole lines, and the line the budget ends in cut short: windows of its own).
+    starts: list[int] = []
+    ends: list[int] = []
     side: list[int] = []  # 2 * pair + 0: the smaller text against the larger; + 1: the reverse
     other: list[int] = []
     for p, (s, t) in enumerate(zip(small.tolist(), large.tolist(), strict=True)):
-        budget = sum(map(len, lines[s]))
-        for k, (keys, against) in enumerate(((lines[s], t), (_prefix(lines[t], budget), s))):
-            for key in keys:
-                if key.count(" ") + 1 < config.min_line_words:
-                    continue
-                cut = _cut_windows(key, config.window_chars)
-                windows.extend(cut)
-                side.extend([2 * p + k] * len(cut))
-                other.extend([against] * len(cut))
-    if not windows:
+        lo, hi = cut.range_of[s]
+        starts.append(lo)
+        ends.append(hi)
+        side.append(2 * p)
+        other.append(t)
+        for lo, hi in cut.prefix_ranges(t, cut.budget[s]):
+            starts.append(lo)
+            ends.append(hi)
+            side.append(2 * p + 1)
+            other.append(s)
+    counts = np.asarray(ends, dtype=np.int64) - np.asarray(starts, dtype=np.int64)
+    if counts.sum() == 0:
         return np.zeros((len(pairs), 4), dtype=np.float64)
-    window_shingles = shingle_texts(windows, config)
-    hits = np.empty(len(windows), dtype=np.int64)
-    against = np.asarray(other, dtype=np.int64)
+    window = np.repeat(np.asarray(starts, dtype=np.int64) - np.cumsum(counts) + counts, counts)
+    window += np.arange(len(window))
+    owner = np.repeat(np.asarray(side, dtype=np.int64), counts)
+    against = np.repeat(np.asarray(other, dtype=np.int64), counts)
+    window_shingles = shingle_texts(cut.windows, config)
+    w_offsets = window_shingles.offsets
+    hits = np.empty(len(window), dtype=np.int64)
 
     def work(lo: int, hi: int) -> None:
-        w_hashes, w_offsets = window_shingles.hashes, window_shingles.offsets[lo : hi + 1]
-        _window_hits(w_hashes, w_offsets, shingles.hashes, shingles.offsets, against[lo:hi], hits[lo:hi])
+        _window_hits(
+            window_shingles.hashes, w_offsets[window[lo:hi]], w_offsets[window[lo:hi] + 1],
+            shingles.hashes, shingles.offsets, against[lo:hi], hits[lo:hi],
+        )  # fmt: skip
 
     # The kernel releases the GIL: the two halves of the windows run in two threads.
-    half = len(windows) // 2
+    half = len(window) // 2
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda part: work(*part), [(0, half), (half, len(windows))]))
-    n_shingles = window_shingles.sizes()
+        list(pool.map(lambda part: work(*part), [(0, half), (half, len(window))]))
+    n_shingles = window_shingles.sizes()[window]
     uncovered = (hits < config.window_containment * n_shingles) & (n_shingles > 0)
-    length = np.fromiter(map(len, windows), dtype=np.float64, count=len(windows))
-    owner = np.asarray(side, dtype=np.int64)
+    length = cut.lengths[window]
     total = np.bincount(owner, weights=length, minlength=2 * len(pairs))
     missing = np.bincount(owner, weights=length * uncovered, minlength=2 * len(pairs))
     shares = np.divide(missing, total, out=np.zeros_like(missing), where=total > 0).reshape(-1, 2)
@@ -443,6 +455,61 @@ def uncovered_shares(
     lead = np.zeros(2 * len(pairs))
     lead[owner[first]] = uncovered[first]
     return np.column_stack([shares, lead.reshape(-1, 2)])
+
+
+class _TextWindows:
+    """The windows of each text's lines, cut once however many pairs the text is in.
+
+    A text's windows are consecutive in `windows`, line by line (lines of fewer than
+    config.min_line_words words have none). `prefix_ranges` gives the windows of a text's first
+    `budget` key characters: those of its whole lines, then those of the line the budget cuts,
+    cut short (made on demand and appended).
+    """
+
+    def __init__(self, texts: Sequence[str], which: npt.NDArray[np.int64], config: DedupConfig) -> None:
+        self.config = config
+        lines = _line_keys(texts, which)
+        self.windows: list[str] = []
+        self.range_of: dict[int, tuple[int, int]] = {}
+        self.budget: dict[int, int] = {}
+        self._keys = lines
+        self._line_end: dict[int, list[int]] = {}  # key characters up to the end of each line
+        self._line_windows_end: dict[int, list[int]] = {}  # window count up to the end of each line
+        width, min_words = config.window_chars, config.min_line_words
+        for i, keys in lines.items():
+            lo = len(self.windows)
+            chars, line_end, windows_end = 0, [], []
+            for key in keys:
+                if key.count(" ") + 1 >= min_words:
+                    self.windows.extend(_cut_windows(key, width))
+                chars += len(key)
+                line_end.append(chars)
+                windows_end.append(len(self.windows))
+            self.range_of[i] = (lo, len(self.windows))
+            self.budget[i] = chars
+            self._line_end[i] = line_end
+            self._line_windows_end[i] = windows_end
+
+    @property
+    def lengths(self) -> npt.NDArray[np.float64]:
+        return np.fromiter(map(len, self.windows), dtype=np.float64, count=len(self.windows))
+
+    def prefix_ranges(self, i: int, budget: int) -> list[tuple[int, int]]:
+        """Windows of text i's first `budget` key characters, as _prefix cuts its lines: the
+        range of its whole lines', then that of the line the budget ends in, cut short."""
+        line_end = self._line_end[i]
+        whole = bisect.bisect_right(line_end, budget)  # lines ending within the budget
+        lo = self.range_of[i][0]
+        ranges = [(lo, self._line_windows_end[i][whole - 1] if whole else lo)]
+        used = line_end[whole - 1] if whole else 0
+        if whole == len(line_end) or budget <= used:
+            return ranges  # the budget ends with a line: nothing cut short
+        key = self._keys[i][whole][: budget - used]
+        if key.count(" ") + 1 >= self.config.min_line_words:
+            start = len(self.windows)
+            self.windows.extend(_cut_windows(key, self.config.window_chars))
+            ranges.append((start, len(self.windows)))
+        return ranges
 
 
 def _line_keys(texts: Sequence[str], which: npt.NDArray[np.int64]) -> dict[int, list[str]]:
@@ -454,17 +521,6 @@ def _line_keys(texts: Sequence[str], which: npt.NDArray[np.int64]) -> dict[int, 
         i: [key for key in itertools.islice(keys, len(lines)) if key]
         for i, lines in zip(chosen, per_text, strict=True)
     }
-
-
-def _prefix(keys: list[str], budget: int) -> list[str]:
-    """The first `budget` characters of a text, as its line keys (the last one cut short)."""
-    out = []
-    for key in keys:
-        if budget <= 0:
-            break
-        out.append(key[:budget])
-        budget -= len(key)
-    return out
 
 
 def _cut_windows(key: str, width: int) -> list[str]:
@@ -479,7 +535,7 @@ def _cut_windows(key: str, width: int) -> list[str]:
 
 
 @njit(cache=True, nogil=True)
-def _window_hits(w_hashes, w_offsets, d_hashes, d_offsets, other, out):  # pragma: no cover - compiled
+def _window_hits(w_hashes, w_starts, w_ends, d_hashes, d_offsets, other, out):  # pragma: no cover - compiled
     """For each window, how many of its (sorted) shingles are in its other text's sorted set.
 
     A window has ~300 shingles against a text's thousands, so each is looked up by galloping
@@ -488,7 +544,7 @@ def _window_hits(w_hashes, w_offsets, d_hashes, d_offsets, other, out):  # pragm
     for w in range(out.shape[0]):
         j, j_end = d_offsets[other[w]], d_offsets[other[w] + 1]
         n = 0
-        for i in range(w_offsets[w], w_offsets[w + 1]):
+        for i in range(w_starts[w], w_ends[w]):
             x = w_hashes[i]
             step = 1
             while j + step < j_end and d_hashes[j + step] < x:
