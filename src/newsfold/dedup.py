@@ -115,9 +115,11 @@ def find_reprint_candidates(
     """LSH candidate pairs among the representatives whose beginnings are alike (config.prefix_chars
     characters at Jaccard config.prefix_threshold): truncated reprints and their originals."""
     keys = prefix_keys([texts[i] for i in representatives.tolist()], config)
-    signatures = MinHasher(num_perm=minhash.num_perm, seed=minhash.seed).signatures(
-        shingle_texts(keys, config)
-    )
+    hasher = MinHasher(num_perm=minhash.num_perm, seed=minhash.seed)
+    if config.shingles == "char":  # the same signatures, without building the shingle sets
+        signatures = hasher.char_signatures(keys, config.char_ngram)
+    else:
+        signatures = hasher.signatures(shingle_texts(keys, config))
     bands, rows = lsh_params(config.prefix_threshold, minhash.num_perm)
     return representatives[candidate_pairs(signatures, bands, rows)]
 
