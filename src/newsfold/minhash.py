@@ -721,9 +721,18 @@ def char_keys(texts: _Texts) -> list[str]:
     run of non-alphanumeric characters replaced by one space, stripped.
 
     Equal to ``re.sub(r"[\\W_]+", " ", text.lower()).strip()`` (the tests check it), built in
-    one compiled pass and one decode for the batch: ~4x faster than the regex per text.
+    one compiled pass and one decode per block of texts: ~4x faster than the regex per text.
+    Blocks keep the code-point buffer (4 bytes a character) to a block's texts.
     """
-    spans = _as_spans(texts)
+    if not isinstance(texts, TextSpans | EncodedTexts):
+        keys: list[str] = []
+        for lo in range(0, len(texts), _ENCODE_CHUNK):
+            keys.extend(_char_keys(encode_texts(texts[lo : lo + _ENCODE_CHUNK]).spans()))
+        return keys
+    return _char_keys(_as_spans(texts))
+
+
+def _char_keys(spans: TextSpans) -> list[str]:
     table = _char_table()
     lengths = _count_key_chars(spans.data, spans.starts, spans.ends, table)
     out_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)

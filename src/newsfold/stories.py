@@ -484,7 +484,7 @@ class _RowStore:
         self.n_cols = rows.shape[1]
         self.start = rows.indptr[:-1].astype(np.int64)
         self.length = np.diff(rows.indptr).astype(np.int64)
-        self.indices = rows.indices.astype(np.int64)
+        self.indices = rows.indices.astype(np.int32)  # columns < 2^31; half the bytes of int64
         self.data = rows.data.astype(np.float64)
         self.used = len(self.data)
 
@@ -568,7 +568,8 @@ class _RowStore:
         rows.sort_indices()
         need = self.used + rows.nnz
         if need > len(self.data):
-            capacity = max(need, 2 * len(self.data))
+            # Growth by half: resizing holds the old and the new buffer at once.
+            capacity = max(need, len(self.data) + len(self.data) // 2)
             self.indices = np.resize(self.indices, capacity)
             self.data = np.resize(self.data, capacity)
         self.indices[self.used : need] = rows.indices
