@@ -129,6 +129,11 @@ def split_segments(texts: Sequence[str], config: SharedTextConfig) -> Segments:
 
 # Distinct segments are signed this many at a time, their shingle sets dropped once signed.
 _SIGN_BLOCK = 1 << 16
+# LSH buckets of more distinct segments than this link each to the bucket's first segment only
+# (minhash.bucket_pairs), not all to all. Such buckets are families of near-identical lines that
+# grow with the corpus (one footer template across outlets, a wire paragraph with per-copy
+# edits): all pairs would grow with its square (at 10^6 articles, 100 s and 4 GB in pairs).
+_MAX_BUCKET = 100
 
 
 def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHashConfig) -> np.ndarray:
@@ -153,7 +158,7 @@ def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHas
     for lo in range(0, len(distinct), _SIGN_BLOCK):
         block = distinct.take(np.arange(lo, min(lo + _SIGN_BLOCK, len(distinct))))
         keys[lo : lo + len(block)] = band_keys(hasher.char_signatures(block, config.char_ngram), bands, rows)
-    pairs = bucket_pairs(keys)
+    pairs = bucket_pairs(keys, max_bucket=_MAX_BUCKET)
     del keys
     if len(pairs):
         involved = np.unique(pairs)
