@@ -5,7 +5,7 @@ import functools
 import itertools
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -135,23 +135,31 @@ def encode_texts(texts: Sequence[str] | EncodedTexts) -> EncodedTexts:
     """UTF-8 encode a batch of texts into one buffer (lone surrogates pass through)."""
     if isinstance(texts, EncodedTexts):
         return texts
-    n = len(texts)
     # A character is at most 4 bytes ("İ", lower-cased first, is 2 characters in 3 bytes), and an
     # ASCII one exactly 1 (isascii() is a flag lookup). Pages past the end are never touched.
     bound = sum(len(text) if text.isascii() else 4 * len(text) for text in texts)
-    data = np.empty(bound, dtype=np.uint8)
-    offsets = np.zeros(n + 1, dtype=np.int64)
+    chunks = (texts[lo : lo + _ENCODE_CHUNK] for lo in range(0, len(texts), _ENCODE_CHUNK))
+    return encode_chunks(chunks, bound)
+
+
+def encode_chunks(chunks: Iterable[Sequence[str]], capacity: int = 0) -> EncodedTexts:
+    """`encode_texts` of the concatenated chunks, holding one chunk's strings and bytes at a time
+    (the bytes objects of a whole corpus would double its peak). The buffer starts at
+    `capacity` bytes and grows by half in place (realloc) when a chunk does not fit."""
+    data = np.empty(max(capacity, 1), dtype=np.uint8)
+    offsets = [np.zeros(1, dtype=np.int64)]
     end = 0
-    for lo in range(0, n, _ENCODE_CHUNK):
-        # A chunk at a time: the bytes objects of the whole corpus would double its peak.
-        encoded = [_encode_one(text) for text in texts[lo : lo + _ENCODE_CHUNK]]
+    for chunk in chunks:
+        encoded = [_encode_one(text) for text in chunk]
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        offsets[lo + 1 : lo + 1 + len(encoded)] = end + np.cumsum(lengths)
+        offsets.append(end + np.cumsum(lengths))
         joined = b"".join(encoded)
+        if end + len(joined) > data.size:
+            data.resize(max(end + len(joined), data.size + data.size // 2), refcheck=False)
         data[end : end + len(joined)] = np.frombuffer(joined, dtype=np.uint8)
         end += len(joined)
     data.resize(end, refcheck=False)  # in place: nothing else refers to the buffer yet
-    return EncodedTexts(data=data, offsets=offsets)
+    return EncodedTexts(data=data, offsets=np.concatenate(offsets))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1017,19 +1025,28 @@ def bucket_pairs(keys: npt.NDArray[np.uint64], max_bucket: int = 1000) -> npt.ND
         raise ValueError(f"max_bucket must be >= 2, got {max_bucket}")
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    # Sort each band's keys; the stable sort keeps members of a bucket in index order, so the
-    # pairs below come out with i < j. Transposed, each band is one contiguous run of n slots.
-    order = np.argsort(keys, axis=0, kind="stable")
-    sorted_keys = np.take_along_axis(keys, order, axis=0).T.ravel()
-    members = order.T.ravel()
-    is_start = np.ones(sorted_keys.size, dtype=bool)
+    # A band at a time: the temporaries are a band's (n slots), not all bands' (n x bands: 4 GB
+    # for the 10^7 distinct lines of 10^6 articles); pairs met in several bands are merged last.
+    codes = [np.zeros(0, dtype=np.int64)]
+    for band in range(keys.shape[1]):
+        codes.append(_band_pair_codes(np.ascontiguousarray(keys[:, band]), max_bucket))
+    merged = np.unique(np.concatenate(codes))
+    return np.stack([merged // n, merged % n], axis=1)
+
+
+def _band_pair_codes(column: npt.NDArray[np.uint64], max_bucket: int) -> npt.NDArray[np.int64]:
+    """The pairs (as i * n + j, i < j, unique) of the buckets of one band's keys."""
+    n = column.size
+    # The stable sort keeps members of a bucket in index order, so pairs come out with i < j.
+    members = np.argsort(column, kind="stable")
+    sorted_keys = column[members]
+    is_start = np.ones(n, dtype=bool)
     is_start[1:] = sorted_keys[1:] != sorted_keys[:-1]
-    is_start[::n] = True  # a bucket never spans two bands
     starts = np.flatnonzero(is_start)
-    sizes = np.diff(np.append(starts, sorted_keys.size))
+    sizes = np.diff(np.append(starts, n))
     starts, sizes = starts[sizes > 1], sizes[sizes > 1]
     if starts.size == 0:
-        return np.empty((0, 2), dtype=np.int64)
+        return np.zeros(0, dtype=np.int64)
     # Each member pairs with the members after it (all-pairs), or only the first member pairs
     # with all others (star). Positions of members within their bucket:
     star = sizes > max_bucket
@@ -1039,8 +1056,7 @@ def bucket_pairs(keys: npt.NDArray[np.uint64], max_bucket: int = 1000) -> npt.ND
     partners = np.where(np.repeat(star, sizes), np.where(rank == 0, size - 1, 0), size - 1 - rank)
     left = np.repeat(slot + rank, partners)
     right = left + 1 + (np.arange(left.size) - np.repeat(np.cumsum(partners) - partners, partners))
-    codes = np.unique(members[left] * np.int64(n) + members[right])
-    return np.stack([codes // n, codes % n], axis=1)
+    return np.unique(members[left] * np.int64(n) + members[right])
 
 
 # ---- exact verification ----------------------------------------------------------------------

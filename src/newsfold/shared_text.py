@@ -18,12 +18,14 @@ import xxhash
 from newsfold.arrays import unique_rows
 from newsfold.config import MinHashConfig, SharedTextConfig
 from newsfold.minhash import (
+    EncodedTexts,
     MinHasher,
     TextSpans,
     band_keys,
     bucket_pairs,
     char_keys,
     char_shingles,
+    encode_chunks,
     jaccard,
     key_fingerprints,
     line_spans,
@@ -134,6 +136,7 @@ _SIGN_BLOCK = 1 << 16
 # grow with the corpus (one footer template across outlets, a wire paragraph with per-copy
 # edits): all pairs would grow with its square (at 10^6 articles, 100 s and 4 GB in pairs).
 _MAX_BUCKET = 100
+_CHUNK = 8192  # residual texts built and encoded at a time
 
 
 def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHashConfig) -> np.ndarray:
@@ -174,10 +177,10 @@ def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHas
 
 
 def _relatedness(
-    texts: Sequence[str], member_article: np.ndarray, member_group: np.ndarray, n_groups: int
+    texts: EncodedTexts, member_article: np.ndarray, member_group: np.ndarray, n_groups: int
 ) -> np.ndarray:
     """Mean pairwise cosine of the TF-IDF vectors of each group's articles (one value per group;
-    0 for a group without members here).
+    0 for a group without members here). `texts` are those of np.unique(member_article), in order.
 
     Uses ||sum v||² = n + Σ_{i≠j} v_i·v_j for unit vectors, so the cost is linear in members.
     """
@@ -185,7 +188,7 @@ def _relatedness(
     try:
         # Equal to TfidfVectorizer(lowercase=True, stop_words="english", sublinear_tf=True,
         # min_df=1, dtype=float32), ~10x faster (tokenised in compiled code).
-        x, _ = tfidf_vectors([texts[i] for i in articles], min_df=1, dtype=np.float32)
+        x, _ = tfidf_vectors(texts, min_df=1, dtype=np.float32)
     except ValueError:  # every text was stop words or empty
         return np.zeros(n_groups)
     row_of_article = np.searchsorted(articles, member_article)
@@ -201,17 +204,19 @@ def _relatedness(
     return np.where(counts > 1, mean, 0.0)
 
 
-def _residual_texts(texts: Sequence[str], segments: Segments, occ: np.ndarray, cut: np.ndarray) -> list[str]:
-    """Articles without the occurrences flagged in `cut`; one left with less than _MIN_OWN_TEXT of
-    its characters keeps its whole text."""
-    residual = list(texts)
-    chosen = occ[cut]
-    for article_idx, idx in _runs(segments.article[chosen], chosen):
+def _residual_texts(texts: Sequence[str], segments: Segments, occ: np.ndarray) -> EncodedTexts:
+    """The articles with occurrences `occ` (in article order), without them, encoded; one left
+    with less than _MIN_OWN_TEXT of its characters keeps its whole text. Only the encoding is
+    kept: the strings (3.4 GB at 10^6 articles) are dropped a chunk at a time."""
+
+    def residual(article_idx: int, idx: np.ndarray) -> str:
         text = texts[article_idx]
         body = _cut_spans(text, [(int(segments.start[i]), int(segments.end[i])) for i in idx])
-        if len(body) >= _MIN_OWN_TEXT * len(text):
-            residual[article_idx] = body
-    return residual
+        return body if len(body) >= _MIN_OWN_TEXT * len(text) else text
+
+    runs = _runs(segments.article[occ], occ)
+    chunks = ([residual(*run) for run in runs[lo : lo + _CHUNK]] for lo in range(0, len(runs), _CHUNK))
+    return encode_chunks(chunks)
 
 
 def _in_edge_block(segments: Segments, shared: np.ndarray) -> np.ndarray:
@@ -390,8 +395,7 @@ def find_shared_text(
     # article left with less than `_MIN_OWN_TEXT` of its text is a copy of shared paragraphs
     # (a reprint of a wire story) and is measured whole, so copies stay related.
     words, title_like, furniture = _line_features(rep_texts, config)
-    residual = _residual_texts(texts, segments, occ, np.ones(len(occ), dtype=bool))
-    relatedness = _relatedness(residual, occ_article, group, len(reps))
+    relatedness = _relatedness(_residual_texts(texts, segments, occ), occ_article, group, len(reps))
     roles = _assign_roles(
         words, title_like, furniture, n_articles, edge_share, relatedness, config, single_source
     )

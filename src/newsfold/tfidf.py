@@ -179,6 +179,20 @@ def _count_rows(terms, starts, ends, column, indptr, indices, counts):  # pragma
     return nnz
 
 
+@njit(cache=True, nogil=True)
+def _row_nnz(terms, starts, ends, column):  # pragma: no cover - compiled
+    """Distinct kept terms (column >= 0) of each doc: the exact size of _count_rows' output."""
+    seen_in = np.full(column.size, -1, dtype=np.int64)
+    total = 0
+    for d in range(starts.size):
+        for p in range(starts[d], ends[d]):
+            t = terms[p]
+            if column[t] >= 0 and seen_in[t] != d:
+                seen_in[t] = d
+                total += 1
+    return total
+
+
 class _Vocabulary:
     """The term table of a range of docs: hash -> term id (first-occurrence order), and where
     each term first occurs (byte span in the corpus buffer)."""
@@ -304,7 +318,7 @@ def _rows_in_threads(
     starts: npt.NDArray[np.int64],
     ends: npt.NDArray[np.int64],
     column: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """_count_rows over two halves of the docs in two threads (rows are independent), joined:
     (indptr, indices, counts) of the CSR."""
     n_docs = len(starts)
@@ -315,12 +329,14 @@ def _rows_in_threads(
 
     def work(part: tuple[int, int]) -> tuple[npt.NDArray[np.int64], ...]:
         lo, hi = part
-        nnz_max = int((ends[lo:hi] - starts[lo:hi]).sum())
+        # Sized exactly (a pass more over the tokens): sized by tokens, the two arrays took 16
+        # bytes a token, 8 GB for the relatedness vectors of 10^6 articles.
+        nnz = _row_nnz(terms, starts[lo:hi], ends[lo:hi], column)
         indptr = np.empty(hi - lo + 1, dtype=np.int64)
-        indices = np.empty(nnz_max, dtype=np.int64)
-        counts = np.empty(nnz_max, dtype=np.int64)
-        nnz = _count_rows(terms, starts[lo:hi], ends[lo:hi], column, indptr, indices, counts)
-        return indptr, indices[:nnz], counts[:nnz]
+        indices = np.empty(nnz, dtype=np.int32)  # columns
+        counts = np.empty(nnz, dtype=np.int32)
+        _count_rows(terms, starts[lo:hi], ends[lo:hi], column, indptr, indices, counts)
+        return indptr, indices, counts
 
     with ThreadPoolExecutor(len(parts)) as pool:
         done = list(pool.map(work, parts))
