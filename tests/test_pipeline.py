@@ -3,6 +3,7 @@ import shutil
 import pyarrow.compute as pc
 import pytest
 
+from conftest import DEMO_RAW
 from newsfold import pipeline, store
 
 SEED_HEADLINE = "Targets under review and NHS legislation open to change - PM"
@@ -77,3 +78,14 @@ def test_empty_input_writes_an_empty_typed_dataset(tmp_path):
     report = pipeline.run(tmp_path / "raw", tmp_path / "out")
     assert report.counts["articles"] == 0
     assert store.read_table(tmp_path / "out", "articles").num_rows == 0
+
+
+def test_the_articles_table_is_built_in_chunks_with_the_same_rows(tmp_path, monkeypatch):
+    # One string array holds at most 2 GB: the articles table is built a chunk of rows at a time.
+    whole = pipeline.run(DEMO_RAW, tmp_path / "whole")
+    monkeypatch.setattr(pipeline, "_TABLE_ROWS", 7)
+    chunked = pipeline.run(DEMO_RAW, tmp_path / "chunked")
+    a = store.read_version_table(whole.version_dir, "articles")
+    b = store.read_version_table(chunked.version_dir, "articles")
+    assert b.num_rows == a.num_rows > 7
+    assert b.equals(a)

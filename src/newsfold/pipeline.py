@@ -57,6 +57,7 @@ from newsfold.unionfind import connected_groups
 pa.set_memory_pool(pa.system_memory_pool())
 
 HEADLINE_FALLBACK_CHARS = 120
+_TABLE_ROWS = 100_000  # rows per chunk of the articles table (see _table_in_chunks)
 # Quarantine details are for a human to look at, not a copy of the input (as in ingest).
 _MAX_DETAIL_CHARS = 2_000
 
@@ -380,9 +381,7 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
     frame["duplicate_of"] = [None if c else ids[g] for c, g in zip(is_canonical, canonical, strict=True)]
     frame["published_month"] = published.dt.strftime("%Y-%m").fillna("unknown").to_numpy()
     stories = _story_rows(frame, top_terms, assigned.merged_into)
-    articles_table = pa.Table.from_pandas(
-        frame[ARTICLES_SCHEMA.names], schema=ARTICLES_SCHEMA, preserve_index=False
-    )
+    articles_table = _table_in_chunks(frame[ARTICLES_SCHEMA.names], ARTICLES_SCHEMA)
 
     shared_table = pa.table(
         {
@@ -407,6 +406,17 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         signatures,
         tuple(assigned.new_stories),
         merged_now,
+    )
+
+
+def _table_in_chunks(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """The frame as a table of _TABLE_ROWS-row chunks: one string array holds at most 2 GB
+    (int32 offsets), which the text of ~6*10^5 articles exceeds."""
+    return pa.concat_tables(
+        [
+            pa.Table.from_pandas(frame.iloc[lo : lo + _TABLE_ROWS], schema=schema, preserve_index=False)
+            for lo in range(0, max(len(frame), 1), _TABLE_ROWS)
+        ]
     )
 
 
