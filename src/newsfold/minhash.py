@@ -407,6 +407,26 @@ def _key_kernel(data, starts, ends, table, out_offsets, out):
                 gap = True
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _key_units(data, i, end, table, units):
+    """The code points of a text's key (alphanumeric runs joined by one space) into units;
+    returns their number."""
+    n = 0
+    gap = False
+    while i < end:
+        cp, cls, i = _next_char(data, i, end, table)
+        if (cls & _ALNUM) != 0:
+            if gap:
+                units[n] = np.uint64(32)
+                n += 1
+                gap = False
+            units[n] = np.uint64(cp)
+            n += 1
+        elif n > 0:
+            gap = True
+    return n
+
+
 @njit(cache=True, nogil=True)
 def _char_shingle_kernel(data, starts, ends, table, n_chars, ngram, out, out_offsets):
     """Key (alphanumeric runs joined by one space) -> code-point n-gram hashes, per doc."""
@@ -417,20 +437,7 @@ def _char_shingle_kernel(data, starts, ends, table, n_chars, ngram, out, out_off
     wide = np.empty(units.size, dtype=np.uint64)
     histogram = np.empty((4, 256), dtype=np.int64)
     for d in range(n_docs):
-        i, end = starts[d], ends[d]
-        n = 0
-        gap = False
-        while i < end:
-            cp, cls, i = _next_char(data, i, end, table)
-            if (cls & _ALNUM) != 0:
-                if gap:
-                    units[n] = np.uint64(32)
-                    n += 1
-                    gap = False
-                units[n] = np.uint64(cp)
-                n += 1
-            elif n > 0:
-                gap = True
+        n = _key_units(data, starts[d], ends[d], table, units)
         kept = _hash_ngrams(units, n, ngram, out[out_offsets[d] :], scratch, wide, histogram)
         out_offsets[d + 1] = out_offsets[d] + kept
 
@@ -447,20 +454,7 @@ def _char_signature_kernel(data, starts, ends, table, n_chars, ngram, a, b, out)
     wide = np.empty(size, dtype=np.uint64)
     hashes = np.empty(size, dtype=np.uint32)
     for d in range(n_docs):
-        i, end = starts[d], ends[d]
-        n = 0
-        gap = False
-        while i < end:
-            cp, cls, i = _next_char(data, i, end, table)
-            if (cls & _ALNUM) != 0:
-                if gap:
-                    units[n] = np.uint64(32)
-                    n += 1
-                    gap = False
-                units[n] = np.uint64(cp)
-                n += 1
-            elif n > 0:
-                gap = True
+        n = _key_units(data, starts[d], ends[d], table, units)
         n_out = _ngram_hash_values(units, n, ngram, hashes, wide)
         for s in range(n_out):
             hashes[s] = _fmix32(hashes[s])
