@@ -1,5 +1,6 @@
 import shutil
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -78,6 +79,20 @@ def test_empty_input_writes_an_empty_typed_dataset(tmp_path):
     report = pipeline.run(tmp_path / "raw", tmp_path / "out")
     assert report.counts["articles"] == 0
     assert store.read_table(tmp_path / "out", "articles").num_rows == 0
+
+
+def test_a_text_column_past_the_2_gb_string_limit_is_built_in_chunks(monkeypatch):
+    # A single string array stops at 2**31 bytes; at 10**6 articles the text is 3.4 GB.
+    monkeypatch.setattr(pipeline, "_TABLE_ROWS", 1_000)
+    piece = "x" * (1 << 20)  # one 1 MiB string, referenced 2,100 times: 2.2 GB of text
+    n = 2_100
+    schema = pa.schema([pa.field("article_id", pa.string()), pa.field("text", pa.string())])
+    table = pipeline._table_in_chunks({"article_id": [str(i) for i in range(n)], "text": [piece] * n}, schema)
+    assert table.schema == schema
+    assert table.num_rows == n
+    assert [len(c) for c in table.column("text").chunks] == [1_000, 1_000, 100]
+    assert sum(c.nbytes for c in table.column("text").chunks) > 2**31
+    assert table.column("text")[n - 1].as_py() == piece
 
 
 def test_the_articles_table_is_built_in_chunks_with_the_same_rows(tmp_path, monkeypatch):

@@ -228,3 +228,27 @@ def test_lines_stacked_at_the_top_or_bottom_count_as_edge_lines():
 )
 def test_marker_search_equals_the_case_insensitive_regex(line: str) -> None:
     assert shared_text._has_marker(line) == (shared_text._BOILERPLATE_MARKERS.search(line) is not None)
+
+
+def test_relatedness_is_the_mean_pairwise_cosine_of_each_group_in_blocks_of_groups(monkeypatch):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from newsfold.minhash import encode_texts
+
+    rng = np.random.default_rng(7)
+    vocabulary = [f"word{i}" for i in range(40)]
+    texts = [" ".join(rng.choice(vocabulary, size=30)) for _ in range(12)]
+    # 7 groups over the 12 articles: sizes 1 to 5, overlapping; group 6 has no member here.
+    members = [(0, [0]), (1, [1, 2]), (2, [2, 3, 4]), (3, [0, 5, 6, 7]), (4, [8, 9, 10, 11, 1]), (5, [3, 4])]
+    group = np.array([g for g, arts in members for _ in arts])
+    article = np.array([a for _, arts in members for a in arts])
+    x = TfidfVectorizer(lowercase=True, stop_words="english", sublinear_tf=True).fit_transform(texts)
+    cosine = (x @ x.T).toarray()
+    expected = np.zeros(7)
+    for g, arts in members:
+        if len(arts) > 1:
+            pairs = [cosine[i, j] for i in arts for j in arts if i < j]
+            expected[g] = np.mean(pairs)
+    monkeypatch.setattr(shared_text, "_GROUP_BLOCK", 2)
+    got = shared_text._relatedness(encode_texts(texts), article, group, 7)
+    np.testing.assert_allclose(got, expected, atol=1e-5)

@@ -362,26 +362,38 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
             prior.first_published if prior is not None else {},
         )
 
+    # The frame (without text) serves the story summaries; the table is built from the lists.
+    month = published.dt.strftime("%Y-%m").fillna("unknown").to_numpy()
+    duplicate_of = [None if c else ids[g] for c, g in zip(is_canonical, canonical, strict=True)]
     frame = pd.DataFrame(
         {
             "article_id": ids,
-            "source_file": [a.source_file for a in articles],
             "title": shared.titles,
             "published_at": published.dt.tz_localize("UTC"),
-            "source": [a.source for a in articles],
-            "url": [a.url for a in articles],
-            "text": cleaned,
-            "extra": [a.extra for a in articles],
             "story_label": story_label,
             "story_id": assigned.story_id,
         }
     )
-    frame["is_canonical"] = is_canonical
-    frame["duplicate_group"] = groups.group_id
-    frame["duplicate_of"] = [None if c else ids[g] for c, g in zip(is_canonical, canonical, strict=True)]
-    frame["published_month"] = published.dt.strftime("%Y-%m").fillna("unknown").to_numpy()
-    stories = _story_rows(frame, top_terms, assigned.merged_into)
-    articles_table = _table_in_chunks(frame[ARTICLES_SCHEMA.names], ARTICLES_SCHEMA)
+    stories = _story_rows(frame, cleaned, top_terms, assigned.merged_into)
+    del frame
+    articles_table = _table_in_chunks(
+        {
+            "article_id": ids,
+            "source_file": [a.source_file for a in articles],
+            "title": shared.titles,
+            "published_at": published_np,
+            "source": [a.source for a in articles],
+            "url": [a.url for a in articles],
+            "text": cleaned,
+            "duplicate_group": groups.group_id,
+            "is_canonical": is_canonical,
+            "duplicate_of": duplicate_of,
+            "story_id": assigned.story_id,
+            "extra": [a.extra for a in articles],
+            "published_month": month,
+        },
+        ARTICLES_SCHEMA,
+    )
 
     shared_table = pa.table(
         {
@@ -409,13 +421,21 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
     )
 
 
-def _table_in_chunks(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    """The frame as a table of _TABLE_ROWS-row chunks: one string array holds at most 2 GB
-    (int32 offsets), which the text of ~6*10^5 articles exceeds."""
+def _table_in_chunks(columns: Mapping[str, Sequence[Any] | npt.NDArray[Any]], schema: pa.Schema) -> pa.Table:
+    """The columns as a table of _TABLE_ROWS-row chunks, each built from its slice of the lists.
+
+    One string array holds at most 2 GB (int32 offsets), which the text of ~6*10^5 articles
+    exceeds. Slicing an arrow-backed pandas column does not help: the slice keeps the 64-bit
+    offsets of the whole column, and its cast to ``string`` fails however few rows it has.
+    """
+    n = len(next(iter(columns.values())))
     return pa.concat_tables(
         [
-            pa.Table.from_pandas(frame.iloc[lo : lo + _TABLE_ROWS], schema=schema, preserve_index=False)
-            for lo in range(0, max(len(frame), 1), _TABLE_ROWS)
+            pa.table(
+                {f.name: pa.array(columns[f.name][lo : lo + _TABLE_ROWS], type=f.type) for f in schema},
+                schema=schema,
+            )
+            for lo in range(0, max(n, 1), _TABLE_ROWS)
         ]
     )
 
@@ -468,7 +488,10 @@ def _first_rank(published: npt.NDArray[np.datetime64], ids: Sequence[str]) -> np
 
 
 def _story_rows(
-    frame: pd.DataFrame, top_terms: dict[int, list[str]], merged_into: Mapping[str, str]
+    frame: pd.DataFrame,
+    texts: Sequence[str],
+    top_terms: dict[int, list[str]],
+    merged_into: Mapping[str, str],
 ) -> pa.Table:
     """One row per story id; top terms are those of the clustering label holding most of it."""
     ordered = frame.sort_values(["story_id", "published_at", "article_id"], na_position="last")
@@ -487,7 +510,7 @@ def _story_rows(
         .drop_duplicates("story_id")
     )
     label_of = dict(zip(main_label["story_id"], main_label["story_label"], strict=True))
-    headlines = _headlines(frame, first)
+    headlines = _headlines(frame, first, texts)
     return pa.table(
         {
             "story_id": list(agg.index),
@@ -502,7 +525,7 @@ def _story_rows(
     ).sort_by("story_id")
 
 
-def _headlines(frame: pd.DataFrame, first: pd.DataFrame) -> dict[str, str | None]:
+def _headlines(frame: pd.DataFrame, first: pd.DataFrame, texts: Sequence[str]) -> dict[str, str | None]:
     """Each story's most frequent title (ties: the earliest); untitled stories get the opening
     line of their first article."""
     titled = frame.dropna(subset=["title"])
@@ -516,8 +539,9 @@ def _headlines(frame: pd.DataFrame, first: pd.DataFrame) -> dict[str, str | None
     headlines: dict[str, str | None] = {
         str(story): str(title) for story, title in zip(counts["story_id"], counts["title"], strict=True)
     }
-    for story, text in zip(first["story_id"], first["text"], strict=True):
+    for story, row in zip(first["story_id"], first.index, strict=True):
         if str(story) not in headlines:
+            text = texts[row]
             headlines[str(story)] = str(text).split("\n", 1)[0][:HEADLINE_FALLBACK_CHARS] or None
     return headlines
 

@@ -137,6 +137,7 @@ _SIGN_BLOCK = 1 << 16
 # edits): all pairs would grow with its square (at 10^6 articles, 100 s and 4 GB in pairs).
 _MAX_BUCKET = 100
 _CHUNK = 8192  # residual texts built and encoded at a time
+_GROUP_BLOCK = 16_384  # groups whose TF-IDF sums are held at a time (_relatedness)
 
 
 def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHashConfig) -> np.ndarray:
@@ -196,8 +197,13 @@ def _relatedness(
         (np.ones(len(member_group), dtype=np.float32), (member_group, row_of_article)),
         shape=(n_groups, len(articles)),
     )
-    sums = incidence @ x
-    sq_norm = np.asarray(sums.multiply(sums).sum(axis=1)).ravel()
+    # Group sums a block of groups at a time: all at once they hold a term row per group, which
+    # with its square was the peak of the whole run (1 GB at 2*10^5 articles).
+    sq_norm = np.empty(n_groups, dtype=np.float32)
+    for lo in range(0, n_groups, _GROUP_BLOCK):
+        sums = incidence[lo : lo + _GROUP_BLOCK] @ x
+        sums.data **= 2
+        sq_norm[lo : lo + _GROUP_BLOCK] = np.asarray(sums.sum(axis=1)).ravel()
     counts = np.asarray(incidence.sum(axis=1)).ravel()
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = (sq_norm - counts) / (counts * (counts - 1))
