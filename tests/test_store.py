@@ -1,5 +1,6 @@
 import os
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -83,3 +84,74 @@ def test_prune_removes_links_of_an_interrupted_switch(tmp_path):
     os.symlink(".versions/gone", tmp_path / ".current.tmp-deadbeef")
     write(tmp_path)
     assert not list(tmp_path.glob(".*.tmp-*"))
+
+
+def _articles(index, text, month) -> pa.Table:
+    """Articles a<index> with these texts and months (and nothing else known)."""
+    from newsfold.records import ARTICLES_SCHEMA
+
+    ids = [f"a{i:05d}" for i in index]
+    n = len(ids)
+    columns = {
+        "article_id": ids,
+        "source_file": ["f.jsonl"] * n,
+        "title": [None] * n,
+        "published_at": [None] * n,
+        "source": [None] * n,
+        "url": [None] * n,
+        "text": text,
+        "duplicate_group": ids,
+        "is_canonical": [True] * n,
+        "duplicate_of": [None] * n,
+        "story_id": ids,
+        "extra": [None] * n,
+        "published_month": month,
+    }
+    return pa.table(columns, schema=ARTICLES_SCHEMA)
+
+
+def test_articles_past_the_2_gb_string_limit_are_written_in_pieces(tmp_path, monkeypatch):
+    # At 10**6 articles the text column holds 3.4 GB in chunks; Table.take would concatenate it.
+    import pyarrow.parquet as pq
+
+    piece = "x" * (1 << 20)
+    n = 2_200  # 2.3 GB of text in three chunks, in two months, rows shuffled
+    order = np.random.default_rng(0).permutation(n)
+    months = ["2026-01", "2026-02"]
+    chunks = [
+        _articles(rows, [piece] * len(rows), [months[i % 2] for i in rows])
+        for rows in np.split(order, [800, 1600])
+    ]
+    table = pa.concat_tables(chunks)
+    assert sum(c.nbytes for c in table.column("text").chunks) > 2**31
+    monkeypatch.setattr(store, "_PIECE_BYTES", 1 << 28)  # the limit is the table's, not the piece's
+    store.write_table(table, tmp_path, "articles")
+    files = sorted((tmp_path / "articles").rglob("*.parquet"))
+    assert [f.parent.name for f in files] == ["published_month=2026-01", "published_month=2026-02"]
+    ids = [pq.read_table(f, columns=["article_id"]).column(0).to_pylist() for f in files]
+    assert ids == [[f"a{i:05d}" for i in range(m, n, 2)] for m in (0, 1)]
+    # No more than _PIECE_BYTES of text per row group: each row group is one gathered piece.
+    meta = pq.ParquetFile(files[0]).metadata
+    assert meta.num_row_groups > 1 and meta.num_rows == n // 2
+    last = pq.ParquetFile(files[1]).read_row_group(meta.num_row_groups - 1, columns=["text"])
+    assert last.column(0)[-1].as_py() == piece
+
+
+def test_articles_written_in_small_pieces_read_back_the_same(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(1)
+    n = 500
+    texts = ["w" * int(k) for k in rng.integers(1, 400, size=n)]
+    months = [f"2026-{int(m):02d}" for m in rng.integers(1, 4, size=n)]
+    table = pa.concat_tables([_articles(range(n), texts, months).slice(lo, 70) for lo in range(0, n, 70)])
+    store.write_table(table, tmp_path / "whole", "articles")
+    monkeypatch.setattr(store, "_PIECE_BYTES", 1_000)
+    monkeypatch.setattr(store, "_ROWS_PER_GROUP", 9)
+    store.write_table(table, tmp_path / "pieces", "articles")
+    whole = store.read_version_table(tmp_path / "whole", "articles")
+    pieces = store.read_version_table(tmp_path / "pieces", "articles")
+    assert pieces.num_rows == n
+    assert pieces.equals(whole)
+    groups = [pq.ParquetFile(f).metadata for f in (tmp_path / "pieces").rglob("*.parquet")]
+    assert sum(m.num_row_groups for m in groups) > n / 9

@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +49,8 @@ KEEP_VERSIONS = 3
 PARTITION_COLUMN = "published_month"
 _ROWS_PER_FILE = 1_000_000
 _WRITE_THREADS = 2  # partition files written at once
+_ROWS_PER_GROUP = 100_000  # parquet row group of the articles dataset
+_PIECE_BYTES = 1 << 30  # strings gathered into one array at a time (a string array holds 2 GB)
 
 
 class OutputError(RuntimeError):
@@ -101,14 +103,66 @@ def _write_partitioned(table: pa.Table, target: Path, run_id: str) -> None:
         for start in range(lo, hi, _ROWS_PER_FILE):
             name = f"part-{run_id}-{len(files)}.parquet"
             files.append((folder / name, start, min(start + _ROWS_PER_FILE, hi)))
+    rows = _RowGatherer(body)
 
     def write(file: Path, first: int, last: int) -> None:
-        pq.write_table(body.take(order[first:last]), file, row_group_size=100_000)
+        with pq.ParquetWriter(file, body.schema) as writer:
+            for piece in rows.pieces(order[first:last]):
+                writer.write_table(rows.take(piece), row_group_size=_ROWS_PER_GROUP)
 
     # Parquet encoding and compression release the GIL: two files at a time use both cores.
     with ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool:
         for done in [pool.submit(write, *f) for f in files]:
             done.result()
+
+
+class _RowGatherer:
+    """Rows of a chunked table in any order, gathered chunk by chunk.
+
+    ``Table.take`` concatenates every chunk of a column first: past 2 GB of text in one string
+    column (10^6 articles) that fails, and below it the whole table is copied on every call.
+    Here each chunk gives its own rows, and only the gathered rows (at most ``_PIECE_BYTES`` of
+    strings, see :meth:`pieces`) are put into one array and reordered.
+    """
+
+    def __init__(self, table: pa.Table) -> None:
+        self._batches = table.to_batches()
+        self._schema = table.schema
+        self._bounds = np.cumsum([0] + [b.num_rows for b in self._batches])
+        strings = [
+            name
+            for name, field in zip(table.column_names, table.schema, strict=True)
+            if pa.types.is_string(field.type) or pa.types.is_binary(field.type)
+        ]
+        self._row_bytes = np.zeros(table.num_rows, dtype=np.int64)
+        for name in strings:
+            lengths = pc.fill_null(pc.binary_length(table.column(name)), 0)
+            self._row_bytes += lengths.to_numpy().astype(np.int64)
+
+    def pieces(self, rows: np.ndarray) -> Iterator[np.ndarray]:
+        """``rows`` in consecutive pieces of at most _ROWS_PER_GROUP rows and _PIECE_BYTES of
+        strings (a row larger than that alone)."""
+        start = 0
+        while start < len(rows):
+            end = min(start + _ROWS_PER_GROUP, len(rows))
+            within = np.cumsum(self._row_bytes[rows[start:end]]) <= _PIECE_BYTES
+            end = start + max(1, int(np.count_nonzero(within)))
+            yield rows[start:end]
+            start = end
+
+    def take(self, rows: np.ndarray) -> pa.Table:
+        """The rows, in the order given."""
+        rows = rows.astype(np.int64, copy=False)
+        chunk = np.searchsorted(self._bounds, rows, side="right") - 1
+        by_chunk = np.argsort(chunk, kind="stable")
+        cuts = np.flatnonzero(np.diff(chunk[by_chunk])) + 1
+        gathered = [
+            self._batches[chunk[run[0]]].take(pa.array(rows[run] - self._bounds[chunk[run[0]]]))
+            for run in np.split(by_chunk, cuts)
+        ]
+        table = pa.Table.from_batches(gathered, schema=self._schema).combine_chunks()
+        # gathered row k is rows[by_chunk[k]]: the inverse permutation restores the given order.
+        return table.take(pa.array(np.argsort(by_chunk)))
 
 
 def write_version(
