@@ -24,8 +24,10 @@ from newsfold.minhash import (
     line_spans,
     lsh_params,
     text_fingerprints,
+    verified_bucket_groups,
     word_shingles,
 )
+from newsfold.unionfind import connected_groups
 
 M64 = (1 << 64) - 1
 
@@ -200,6 +202,45 @@ def test_bucket_pairs_from_band_keys_are_candidate_pairs() -> None:
     assert keys.shape == (300, 4)
     assert np.array_equal(bucket_pairs(keys), candidate_pairs(signatures, 4, 3))
     assert np.array_equal(bucket_pairs(keys, max_bucket=5), candidate_pairs(signatures, 4, 3, max_bucket=5))
+
+
+def _partition(labels: np.ndarray) -> set[frozenset[int]]:
+    groups: dict[int, set[int]] = {}
+    for i, label in enumerate(labels.tolist()):
+        groups.setdefault(label, set()).add(i)
+    return {frozenset(g) for g in groups.values()}
+
+
+@pytest.mark.parametrize("max_bucket", [2, 5, 1000])
+def test_verified_bucket_groups_are_the_components_of_the_verified_bucket_pairs(max_bucket) -> None:
+    # Families of near-identical texts (edits of a few templates) fill buckets with pairs that
+    # pass and pairs that fail; the union-find walk must give the components of those passing.
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(30)]
+    templates = [rng.choice(words, size=12) for _ in range(6)]
+    texts = []
+    for _ in range(400):
+        t = templates[rng.integers(len(templates))].copy()
+        edits = rng.integers(0, 5)
+        t[rng.integers(0, len(t), size=edits)] = rng.choice(words, size=edits)
+        texts.append(" ".join(t))
+    texts += ["", ""]  # two empty sets: Jaccard 0, never linked
+    shingles = char_shingles(texts, 4)
+    signatures = MinHasher(num_perm=32, seed=1).signatures(shingles)
+    keys = band_keys(signatures, 8, 4)
+    threshold = 0.7
+    pairs = bucket_pairs(keys, max_bucket=max_bucket)
+    want = connected_groups(len(texts), pairs[jaccard(shingles, pairs) >= threshold])
+    asked = []
+
+    def shingles_of(idx):
+        asked.append(idx)
+        return char_shingles([texts[i] for i in idx], 4)
+
+    got = verified_bucket_groups(keys, threshold, shingles_of, max_bucket=max_bucket)
+    assert np.array_equal(got, want)  # both label a group by its smallest member
+    assert 1 < len(_partition(got)) < len(texts) - 50
+    assert np.array_equal(asked[0], np.unique(pairs))  # only docs in some bucket are shingled
 
 
 def test_short_docs_get_one_shingle_and_empty_docs_none() -> None:

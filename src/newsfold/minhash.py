@@ -14,6 +14,8 @@ import numpy.typing as npt
 from datasketch import LeanMinHash, MinHash
 from numba import njit
 
+from newsfold.unionfind import connected_groups
+
 SCHEME = "affine32"
 
 # Character classes of a code point: exactly what Python's `re` means by `\w` (isalnum or "_"),
@@ -1051,6 +1053,133 @@ def _band_pair_codes(column: npt.NDArray[np.uint64], max_bucket: int) -> npt.NDA
     left = np.repeat(slot + rank, partners)
     right = left + 1 + (np.arange(left.size) - np.repeat(np.cumsum(partners) - partners, partners))
     return np.unique(members[left] * np.int64(n) + members[right])
+
+
+def verified_bucket_groups(
+    keys: npt.NDArray[np.uint64],
+    threshold: float,
+    shingles_of: Callable[[npt.NDArray[np.int64]], Shingles],
+    max_bucket: int = 1000,
+) -> npt.NDArray[np.int64]:
+    """``connected_groups(n, p)`` for ``p`` the pairs of ``bucket_pairs(keys, max_bucket)`` whose
+    exact Jaccard is at least ``threshold``, without listing the pairs.
+
+    A family of near-identical docs fills its buckets with all its pairs (up to max_bucket²/2
+    a bucket), though a handful of them connect it. The buckets are walked in a compiled loop
+    over a union-find: a pair already connected is skipped, any other is verified there and
+    then, and a bucket is left once all its members are connected. The components are those of
+    the verified pairs whatever the order, so the result is the same; a bucket of near-copies
+    costs a verification and two lookups per member, not a verification per pair.
+
+    Args:
+        keys: (n_docs, bands) band keys (:func:`band_keys`).
+        threshold: Least Jaccard of a verified pair.
+        shingles_of: The shingle sets of the docs at the given (sorted) indices; only the docs
+            in some bucket of two or more are asked for.
+        max_bucket: Buckets of more docs link each to the bucket's first only (a star).
+
+    Returns:
+        (n_docs,) labels, each the smallest doc index of its group.
+    """
+    n = keys.shape[0]
+    if max_bucket < 2:
+        raise ValueError(f"max_bucket must be >= 2, got {max_bucket}")
+    buckets = [_band_buckets(np.ascontiguousarray(keys[:, band])) for band in range(keys.shape[1])]
+    buckets = [b for b in buckets if b[0].size]
+    if not buckets:
+        return np.arange(n, dtype=np.int64)
+    involved = np.unique(np.concatenate([members for members, _, _ in buckets]))
+    shingles = shingles_of(involved)
+    parent = np.arange(len(involved), dtype=np.int64)
+    for members, starts, sizes in buckets:
+        local = np.searchsorted(involved, members)
+        _link_verified(local, starts, sizes, max_bucket, shingles.hashes, shingles.offsets, threshold, parent)
+    roots = np.empty(len(involved), dtype=np.int64)
+    _roots(parent, roots)
+    return connected_groups(n, np.stack([involved, involved[roots]], axis=1))
+
+
+def _band_buckets(
+    column: npt.NDArray[np.uint64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """One band's buckets of two or more docs: their members (in index order within a bucket),
+    and each bucket's start in them and size."""
+    n = column.size
+    members = np.argsort(column, kind="stable")
+    sorted_keys = column[members]
+    is_start = np.ones(n, dtype=bool)
+    is_start[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    starts = np.flatnonzero(is_start)
+    sizes = np.diff(np.append(starts, n))
+    starts, sizes = starts[sizes > 1], sizes[sizes > 1]
+    first = np.cumsum(sizes) - sizes
+    within = np.arange(int(sizes.sum())) - np.repeat(first, sizes)
+    return members[np.repeat(starts, sizes) + within], first, sizes
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _find(parent, i):
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]  # path halving
+        i = parent[i]
+    return i
+
+
+@njit(cache=True, nogil=True)
+def _roots(parent, out):
+    for i in range(parent.size):
+        out[i] = _find(parent, i)
+
+
+@njit(cache=True, nogil=True)
+def _link_verified(members, starts, sizes, max_bucket, hashes, offsets, threshold, parent):
+    for b in range(starts.size):
+        s, m = starts[b], sizes[b]
+        heads = 1 if m > max_bucket else m - 1  # a star pairs only its first member
+        for x in range(heads):
+            i = members[s + x]
+            linked = False
+            for y in range(x + 1, m):
+                j = members[s + y]
+                ri, rj = _find(parent, i), _find(parent, j)
+                if ri == rj:
+                    continue
+                p, p_end = offsets[i], offsets[i + 1]
+                q, q_end = offsets[j], offsets[j + 1]
+                a, b = p_end - p, q_end - q
+                # J <= min(a, b) / max(a, b), and rounding keeps the order: sets this unequal
+                # cannot pass (nor can two empty ones).
+                if max(a, b) == 0 or min(a, b) / max(a, b) < threshold:
+                    continue
+                union = a + b
+                inter = 0
+                while p < p_end and q < q_end:
+                    if hashes[p] == hashes[q]:
+                        inter += 1
+                        p += 1
+                        q += 1
+                    elif hashes[p] < hashes[q]:
+                        p += 1
+                    else:
+                        q += 1
+                union -= inter
+                # As jaccard(): a float64 ratio, 0 for two empty sets.
+                if union > 0 and inter / union >= threshold:
+                    parent[ri] = rj
+                    linked = True
+            # A bucket whose members are all connected has no pair left to verify (a family of
+            # near-copies usually is after its first row: ~2m lookups, not m²/2).
+            if linked and _all_connected(parent, members, s, m):
+                break
+
+
+@njit(cache=True, nogil=True)
+def _all_connected(parent, members, s, m):
+    root = _find(parent, members[s])
+    for y in range(s + 1, s + m):  # noqa: SIM110 (a loop: numba compiles no generator in all())
+        if _find(parent, members[y]) != root:
+            return False
+    return True
 
 
 # ---- exact verification ----------------------------------------------------------------------

@@ -22,18 +22,16 @@ from newsfold.minhash import (
     MinHasher,
     TextSpans,
     band_keys,
-    bucket_pairs,
     char_keys,
     char_shingles,
     encode_chunks,
-    jaccard,
     key_fingerprints,
     line_spans,
     lsh_params,
+    verified_bucket_groups,
 )
 from newsfold.normalize import collapse_blank_lines
 from newsfold.tfidf import tfidf_vectors
-from newsfold.unionfind import connected_groups
 
 # Lines that announce themselves as site furniture. Matching one makes a shared segment
 # boilerplate whatever its articles are about: a copyright notice or a newsletter plug is
@@ -132,7 +130,7 @@ def split_segments(texts: Sequence[str], config: SharedTextConfig) -> Segments:
 # Distinct segments are signed this many at a time, their shingle sets dropped once signed.
 _SIGN_BLOCK = 1 << 16
 # LSH buckets of more distinct segments than this link each to the bucket's first segment only
-# (minhash.bucket_pairs), not all to all. Such buckets are families of near-identical lines that
+# (minhash.verified_bucket_groups), not all to all. Such buckets are families of near-identical lines that
 # grow with the corpus (one footer template across outlets, a wire paragraph with per-copy
 # edits): all pairs would grow with its square (at 10^6 articles, 100 s and 4 GB in pairs).
 _MAX_BUCKET = 100
@@ -144,9 +142,10 @@ def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHas
     """Label segments so that near-verbatim copies share a label (label = smallest member index).
 
     Identical keys are grouped by fingerprint first; MinHash LSH then runs over the distinct keys
-    only, and every candidate pair is verified by the exact Jaccard of its shingle sets. The
-    distinct segments are signed in blocks without building their shingle sets, and only their
-    band keys kept; sets are built for the segments of candidate pairs only, so the stage never
+    only, and candidate pairs are verified by the exact Jaccard of their shingle sets (those
+    already connected are skipped: :func:`minhash.verified_bucket_groups`). The distinct
+    segments are signed in blocks without building their shingle sets, and only their band keys
+    kept; sets are built for the segments in some bucket only, so the stage never
     holds the shingles of every line (~2 GB of character 5-grams for the 10^6 lines of 10^5
     articles).
     """
@@ -162,14 +161,14 @@ def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHas
     for lo in range(0, len(distinct), _SIGN_BLOCK):
         block = distinct.take(np.arange(lo, min(lo + _SIGN_BLOCK, len(distinct))))
         keys[lo : lo + len(block)] = band_keys(hasher.char_signatures(block, config.char_ngram), bands, rows)
-    pairs = bucket_pairs(keys, max_bucket=_MAX_BUCKET)
+    # The verified candidate pairs' groups; shingle sets are built for bucketed segments only.
+    distinct_label = verified_bucket_groups(
+        keys,
+        config.threshold,
+        lambda involved: char_shingles(distinct.take(involved), config.char_ngram),
+        max_bucket=_MAX_BUCKET,
+    )
     del keys
-    if len(pairs):
-        involved = np.unique(pairs)
-        local = np.searchsorted(involved, pairs)
-        shingles = char_shingles(distinct.take(involved), config.char_ngram)
-        pairs = pairs[jaccard(shingles, local) >= config.threshold]
-    distinct_label = connected_groups(len(distinct), pairs)
     # Back to segments: label each segment by the smallest segment index in its group.
     group_of_segment = distinct_label[inverse.ravel()]
     smallest = np.full(len(distinct), n, dtype=np.int64)
