@@ -1033,24 +1033,17 @@ def bucket_pairs(keys: npt.NDArray[np.uint64], max_bucket: int = 1000) -> npt.ND
 def _band_pair_codes(column: npt.NDArray[np.uint64], max_bucket: int) -> npt.NDArray[np.int64]:
     """The pairs (as i * n + j, i < j, unique) of the buckets of one band's keys."""
     n = column.size
-    # The stable sort keeps members of a bucket in index order, so pairs come out with i < j.
-    members = np.argsort(column, kind="stable")
-    sorted_keys = column[members]
-    is_start = np.ones(n, dtype=bool)
-    is_start[1:] = sorted_keys[1:] != sorted_keys[:-1]
-    starts = np.flatnonzero(is_start)
-    sizes = np.diff(np.append(starts, n))
-    starts, sizes = starts[sizes > 1], sizes[sizes > 1]
-    if starts.size == 0:
+    # Members of a bucket are in index order, so pairs come out with i < j.
+    members, first, sizes = _band_buckets(column)
+    if sizes.size == 0:
         return np.zeros(0, dtype=np.int64)
     # Each member pairs with the members after it (all-pairs), or only the first member pairs
     # with all others (star). Positions of members within their bucket:
-    star = sizes > max_bucket
-    slot = np.repeat(starts, sizes)
-    rank = np.arange(slot.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    rank = np.arange(members.size) - np.repeat(first, sizes)
     size = np.repeat(sizes, sizes)
-    partners = np.where(np.repeat(star, sizes), np.where(rank == 0, size - 1, 0), size - 1 - rank)
-    left = np.repeat(slot + rank, partners)
+    star = np.repeat(sizes > max_bucket, sizes)
+    partners = np.where(star, np.where(rank == 0, size - 1, 0), size - 1 - rank)
+    left = np.repeat(np.arange(members.size), partners)
     right = left + 1 + (np.arange(left.size) - np.repeat(np.cumsum(partners) - partners, partners))
     return np.unique(members[left] * np.int64(n) + members[right])
 
@@ -1102,8 +1095,8 @@ def verified_bucket_groups(
 def _band_buckets(
     column: npt.NDArray[np.uint64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """One band's buckets of two or more docs: their members (in index order within a bucket),
-    and each bucket's start in them and size."""
+    """One band's buckets of two or more docs: their members (in index order within a bucket,
+    kept by the stable sort), and each bucket's start in them and size."""
     n = column.size
     members = np.argsort(column, kind="stable")
     sorted_keys = column[members]
