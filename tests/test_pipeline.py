@@ -1,3 +1,4 @@
+import dataclasses
 import shutil
 
 import pyarrow as pa
@@ -6,6 +7,7 @@ import pytest
 
 from conftest import DEMO_RAW
 from newsfold import pipeline, store
+from newsfold.config import PipelineConfig
 
 SEED_HEADLINE = "Targets under review and NHS legislation open to change - PM"
 
@@ -104,3 +106,21 @@ def test_the_articles_table_is_built_in_chunks_with_the_same_rows(tmp_path, monk
     b = store.read_version_table(chunked.version_dir, "articles")
     assert b.num_rows == a.num_rows > 7
     assert b.equals(a)
+
+
+def test_files_read_by_two_processes_give_the_same_dataset(tmp_path, monkeypatch):
+    # The demo corpus has a broken file, a gzipped one and nested folders: each file is read
+    # by a spawned worker and merged in file order, so the output is that of one process.
+    one = pipeline.run(DEMO_RAW, tmp_path / "one", _with_workers(1))
+    monkeypatch.setattr(pipeline, "_PARALLEL_MIN_BYTES", 0)
+    two = pipeline.run(DEMO_RAW, tmp_path / "two", _with_workers(2))
+    for name in ("articles", "quarantine", "stories", "shared_text"):
+        a = store.read_version_table(one.version_dir, name)
+        b = store.read_version_table(two.version_dir, name)
+        assert b.num_rows == a.num_rows > 0
+        assert b.equals(a), name
+
+
+def _with_workers(workers):
+    config = PipelineConfig()
+    return dataclasses.replace(config, ingest=dataclasses.replace(config.ingest, workers=workers))

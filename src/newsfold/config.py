@@ -21,11 +21,16 @@ class IngestConfig:
     max_article_chars: int = 1_000_000
     # Files per batch: the unit the Prefect flow maps over.
     batch_files: int = 256
+    # Processes that read files in a CLI run (pipeline.run); 0: one per CPU this process may use.
+    # Reading and normalising is pure Python, one core per process. The flow maps batches on its
+    # task runner instead (Dask worker processes).
+    workers: int = 0
 
     def __post_init__(self) -> None:
         _check(self.max_file_bytes > 0, "ingest.max_file_bytes must be positive")
         _check(self.max_article_chars > 0, "ingest.max_article_chars must be positive")
         _check(self.batch_files > 0, "ingest.batch_files must be positive")
+        _check(self.workers >= 0, "ingest.workers must be >= 0 (0: one per CPU)")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -179,6 +179,12 @@ def merge_results(results: Iterable[IngestResult]) -> IngestResult:
     return IngestResult(articles=articles, quarantine=quarantine)
 
 
+def read_listed_file(raw_dir: Path, name: str, config: IngestConfig) -> IngestResult:
+    """read_file of raw_dir/name, its quarantine records naming the listed input file `name`."""
+    got = read_file(raw_dir / name, raw_dir, config)
+    return IngestResult(got.articles, [dataclasses.replace(q, input_file=name) for q in got.quarantine])
+
+
 def read_file(path: Path, raw_dir: Path, config: IngestConfig) -> IngestResult:
     """Read one input file (and its sidecar, for .txt) into articles; never raises.
 

@@ -13,7 +13,9 @@ into the stored ones so that no existing article changes duplicate group, canoni
 import ctypes
 import dataclasses
 import functools
+import itertools
 import json
+import os
 import platform
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,13 +24,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
 from newsfold import ingest, lock, state, store
-from newsfold.config import PipelineConfig
+from newsfold.config import IngestConfig, PipelineConfig
 from newsfold.dedup import (
     confirm_pairs,
     exact_copy_keys,
@@ -58,6 +61,8 @@ pa.set_memory_pool(pa.system_memory_pool())
 
 HEADLINE_FALLBACK_CHARS = 120
 _TABLE_ROWS = 100_000  # rows per chunk of the articles table (see _table_in_chunks)
+# Input bytes below which a CLI run reads its files in one process (see ingest_batches).
+_PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 # Quarantine details are for a human to look at, not a copy of the input (as in ingest).
 _MAX_DETAIL_CHARS = 2_000
 
@@ -246,12 +251,43 @@ def plan_run(raw_dir: Path, out_dir: Path, config: PipelineConfig, *, full: bool
 
 def ingest_batch(raw_dir: Path, files: Sequence[str], config: PipelineConfig) -> ingest.IngestResult:
     """Read one batch of input files; quarantine records name the input file they came from."""
-    results = []
-    for name in files:
-        got = ingest.read_file(Path(raw_dir) / name, Path(raw_dir), config.ingest)
-        tagged = [dataclasses.replace(q, input_file=name) for q in got.quarantine]
-        results.append(ingest.IngestResult(got.articles, tagged))
-    return ingest.merge_results(results)
+    raw_dir = Path(raw_dir)
+    return ingest.merge_results([ingest.read_listed_file(raw_dir, name, config.ingest) for name in files])
+
+
+def ingest_workers(config: IngestConfig) -> int:
+    """Processes a CLI run reads files with: config.workers, or one per CPU this process may use."""
+    if config.workers:
+        return config.workers
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def ingest_batches(plan: RunPlan, config: PipelineConfig) -> list[ingest.IngestResult]:
+    """ingest_batch of every batch of the plan, the files read by ingest_workers processes.
+
+    The results are those of reading the batches one after the other: files are read in any
+    order but merged in theirs. Below _PARALLEL_MIN_BYTES of input, or with one file, one
+    process reads everything (a worker's start-up, ~1 s, would cost more than it saves).
+    """
+    raw_dir = Path(plan.raw_dir)
+    files = [name for batch in plan.batches for name in batch]
+    stamps = plan.changes.stamps
+    size = sum(stamps[name].size for name in files if name in stamps)
+    workers = min(ingest_workers(config.ingest), len(files))
+    if workers < 2 or size < _PARALLEL_MIN_BYTES:
+        return [ingest_batch(raw_dir, batch, config) for batch in plan.batches]
+    # joblib's loky processes: started fresh, not forked from a caller that may run threads (a
+    # flow, numba, pyarrow), and without re-running the caller's __main__ as multiprocessing's
+    # spawn does (a script without a __main__ guard would start itself again). The workers stay
+    # for the next run and stop after a few idle minutes. A worker imports newsfold.ingest only
+    # (~0.5 s) and returns one file's articles at a time; results come back in file order.
+    parallel = joblib.Parallel(n_jobs=workers, backend="loky", return_as="generator")
+    read = joblib.delayed(ingest.read_listed_file)
+    per_file = parallel(read(raw_dir, name, config.ingest) for name in files)
+    return [ingest.merge_results(list(itertools.islice(per_file, len(batch)))) for batch in plan.batches]
 
 
 def merge_batches(results: Sequence[ingest.IngestResult]) -> ingest.IngestResult:
@@ -769,6 +805,6 @@ def run(
         with _timed(seconds, "plan"):
             plan = plan_run(raw_dir, out_dir, config, full=full)
         with _timed(seconds, "ingest"):
-            results = [ingest_batch(raw_dir, files, config) for files in plan.batches]
+            results = ingest_batches(plan, config)
         folded = fold(plan, results, config)
         return write_outputs(out_dir, folded, config, seconds)
