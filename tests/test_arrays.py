@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newsfold.arrays import unique_rows
+from newsfold.arrays import unique, unique_rows
 
 
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(-3, 3)), max_size=40))
@@ -22,3 +22,16 @@ def test_unique_rows_of_unsigned_fingerprints() -> None:
     distinct, first, inverse = unique_rows(rows)
     assert distinct.tolist() == [[3, 0], [3, 2**64 - 1], [2**63 + 5, 1]]
     assert first.tolist() == [3, 1, 0] and inverse.tolist() == [2, 1, 2, 0]
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=60), st.integers(1, 3))
+def test_unique_is_numpy_unique(values: list[int], repeat: int) -> None:
+    array = np.array(values * repeat, dtype=np.int64)
+    np.random.default_rng(0).shuffle(array)
+    assert np.array_equal(unique(array), np.unique(array))
+    assert np.array_equal(unique(array.reshape(-1, 1)), np.unique(array.reshape(-1, 1)))  # flattened
+
+
+def test_unique_of_unsigned_pair_codes() -> None:
+    codes = np.array([2**64 - 1, 3, 2**63, 3, 2**64 - 1], dtype=np.uint64)
+    assert unique(codes).tolist() == [3, 2**63, 2**64 - 1] and unique(codes).dtype == np.uint64

@@ -6,6 +6,7 @@ import pytest
 from conftest import PROJECT
 from newsfold import shared_text
 from newsfold.config import MinHashConfig, SharedTextConfig
+from newsfold.minhash import encode_texts
 from newsfold.shared_text import (
     _in_edge_block,
     classify_groups,
@@ -252,3 +253,45 @@ def test_relatedness_is_the_mean_pairwise_cosine_of_each_group_in_blocks_of_grou
     monkeypatch.setattr(shared_text, "_GROUP_BLOCK", 2)
     got = shared_text._relatedness(encode_texts(texts), article, group, 7)
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def _reference_cut(text, spans):
+    """What the stage did per article as strings: cut the spans, collapse blank lines, strip."""
+    return shared_text._cut_spans(text, spans)
+
+
+def test_lines_cut_from_the_encoded_corpus_equal_the_string_cut():
+    # Random articles of ASCII, accented, CJK and emoji lines (and "İ"/"Σ", which the encoding
+    # lower-cases), blank lines between some; random subsets of their segments cut out.
+    rng = np.random.default_rng(11)
+    words = ["port", "Straße", "naïve", "东京", "🙂", "İstanbul", "ΣΟΦΙΑ", "x", "quay", "ship"]
+    texts = []
+    for _ in range(300):
+        lines = [
+            " ".join(rng.choice(words[:7] if rng.random() < 0.8 else words, 4))
+            for _ in range(rng.integers(1, 7))
+        ]
+        gaps = ["\n" * int(rng.integers(1, 3)) for _ in lines]
+        texts.append("".join(line + gap for line, gap in zip(lines, gaps, strict=True)).strip())
+    segments = split_segments(texts, SharedTextConfig(min_chars=1))
+    cut = np.flatnonzero(rng.random(len(segments)) < 0.5)
+    cleaned = shared_text._cleaned_texts(texts, segments, cut)
+    residual = shared_text._residual_texts(segments, cut)
+    by_article = {}
+    for i in cut.tolist():
+        by_article.setdefault(int(segments.article[i]), []).append(
+            (int(segments.start[i]), int(segments.end[i]))
+        )
+    assert len(by_article) > 100
+    expected_residual = []
+    for a, text in enumerate(texts):
+        body = _reference_cut(text, by_article[a]) if a in by_article else text
+        assert cleaned[a] == (body or text)
+        if a in by_article:
+            kept = body if len(body) >= shared_text._MIN_OWN_TEXT * len(text) else text
+            # A text with "İ" or "Σ" is encoded lower-cased, its residual cut from that: the
+            # tokens that relatedness counts are lower-case anyway.
+            expected_residual.append(kept.lower() if "İ" in text or "Σ" in text else kept)
+    expected = encode_texts(expected_residual)
+    assert np.array_equal(residual.offsets, expected.offsets)
+    assert np.array_equal(residual.data, expected.data)

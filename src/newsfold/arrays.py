@@ -30,3 +30,19 @@ def unique_rows(
     inverse = np.empty(n, dtype=np.int64)
     inverse[order] = np.cumsum(is_first) - 1
     return ordered[is_first], order[is_first].astype(np.int64), inverse
+
+
+def unique(values: npt.NDArray[_Scalar]) -> npt.NDArray[_Scalar]:
+    """The distinct values of an array (flattened), sorted: ``np.unique(values)`` by one sort.
+
+    numpy 2.4's np.unique finds the distinct values of an integer array in a hash table first,
+    which here took 9 s for 5*10^6 random int64 against 0.2 s for a sort, and grows faster than
+    the array (23 s for 1.3*10^7): the LSH stages call it on tens of millions of pair codes.
+    """
+    ordered = np.sort(values, axis=None)
+    if ordered.size < 2:
+        return ordered
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from newsfold.arrays import unique_rows
+from newsfold.arrays import unique, unique_rows
 from newsfold.config import DedupConfig, MinHashConfig
 from newsfold.minhash import (
     EncodedTexts,
@@ -247,7 +247,7 @@ def confirm_candidates(
     candidates = np.ascontiguousarray(candidates, dtype=np.int64).reshape(-1, 2)
     if len(candidates) == 0:
         return candidates
-    involved = np.unique(candidates)
+    involved = unique(candidates)
     local = np.searchsorted(involved, candidates)
     component = connected_groups(len(involved), local)
     order = np.argsort(component, kind="stable")  # texts of a component side by side
@@ -257,7 +257,7 @@ def confirm_candidates(
     block_of_text = first_of_component // _SKETCH_BLOCK
     pair_block = block_of_text[local[:, 0]]
     confirmed = [np.zeros((0, 2), dtype=np.int64)]
-    for block in np.unique(pair_block).tolist():
+    for block in unique(pair_block).tolist():
         members = np.flatnonzero(block_of_text == block)  # ascending: local stays i < j
         chosen = involved[members].tolist()
         sub_texts = [texts[i] for i in chosen]
@@ -406,7 +406,7 @@ def uncovered_shares(
     swap = sizes[pairs[:, 0]] > sizes[pairs[:, 1]]
     small = np.where(swap, pairs[:, 1], pairs[:, 0])
     large = np.where(swap, pairs[:, 0], pairs[:, 1])
-    cut = _TextWindows(texts, np.unique(pairs), config)
+    cut = _TextWindows(texts, unique(pairs), config)
     # Per pair, the windows of its two sides as ranges of cut.windows: the smaller text's windows
     # against the larger, then those of the larger's first `budget` key characters against the
     # smaller (whole lines, and the line the budget ends in cut short: windows of its own).

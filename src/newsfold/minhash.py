@@ -14,6 +14,7 @@ import numpy.typing as npt
 from datasketch import LeanMinHash, MinHash
 from numba import njit
 
+from newsfold.arrays import unique
 from newsfold.unionfind import connected_groups
 
 SCHEME = "affine32"
@@ -831,6 +832,7 @@ class Lines:
     char_start: npt.NDArray[np.int64]  # character offsets of the line in its doc's text
     char_end: npt.NDArray[np.int64]
     doc_offsets: npt.NDArray[np.int64]
+    doc_bytes: npt.NDArray[np.int64]  # doc d is spans.data[doc_bytes[d]:doc_bytes[d+1]]
 
     def __len__(self) -> int:
         return len(self.doc)
@@ -856,7 +858,8 @@ def line_spans(texts: Sequence[str]) -> Lines:
             char_start[doc_offsets[d] : doc_offsets[d + 1]] = bounds[:, 0]
             char_end[doc_offsets[d] : doc_offsets[d + 1]] = bounds[:, 1]
     doc = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-    return Lines(TextSpans(encoded.data, byte_start, byte_end), doc, char_start, char_end, doc_offsets)
+    spans = TextSpans(encoded.data, byte_start, byte_end)
+    return Lines(spans, doc, char_start, char_end, doc_offsets, encoded.offsets)
 
 
 # ---- signatures ------------------------------------------------------------------------------
@@ -1026,7 +1029,7 @@ def bucket_pairs(keys: npt.NDArray[np.uint64], max_bucket: int = 1000) -> npt.ND
     codes = [np.zeros(0, dtype=np.int64)]
     for band in range(keys.shape[1]):
         codes.append(_band_pair_codes(np.ascontiguousarray(keys[:, band]), max_bucket))
-    merged = np.unique(np.concatenate(codes))
+    merged = unique(np.concatenate(codes))
     return np.stack([merged // n, merged % n], axis=1)
 
 
@@ -1045,7 +1048,7 @@ def _band_pair_codes(column: npt.NDArray[np.uint64], max_bucket: int) -> npt.NDA
     partners = np.where(star, np.where(rank == 0, size - 1, 0), size - 1 - rank)
     left = np.repeat(np.arange(members.size), partners)
     right = left + 1 + (np.arange(left.size) - np.repeat(np.cumsum(partners) - partners, partners))
-    return np.unique(members[left] * np.int64(n) + members[right])
+    return unique(members[left] * np.int64(n) + members[right])
 
 
 def verified_bucket_groups(
@@ -1081,7 +1084,7 @@ def verified_bucket_groups(
     buckets = [b for b in buckets if b[0].size]
     if not buckets:
         return np.arange(n, dtype=np.int64)
-    involved = np.unique(np.concatenate([members for members, _, _ in buckets]))
+    involved = unique(np.concatenate([members for members, _, _ in buckets]))
     shingles = shingles_of(involved)
     parent = np.arange(len(involved), dtype=np.int64)
     for members, starts, sizes in buckets:

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import xxhash
+from numba import njit
 
-from newsfold.arrays import unique_rows
+from newsfold.arrays import unique, unique_rows
 from newsfold.config import MinHashConfig, SharedTextConfig
 from newsfold.minhash import (
     EncodedTexts,
@@ -24,7 +25,6 @@ from newsfold.minhash import (
     band_keys,
     char_keys,
     char_shingles,
-    encode_chunks,
     key_fingerprints,
     line_spans,
     lsh_params,
@@ -61,6 +61,7 @@ class Segments:
     fingerprints: np.ndarray  # (n, 2) uint64: equal rows <=> equal keys (see segment_key)
     spans: TextSpans  # each segment's bytes in the encoded corpus
     source: Sequence[str]  # the article texts the offsets refer to
+    doc_bytes: np.ndarray  # int64: article a is spans.data[doc_bytes[a]:doc_bytes[a + 1]]
 
     def __len__(self) -> int:
         return len(self.article)
@@ -124,6 +125,7 @@ def split_segments(texts: Sequence[str], config: SharedTextConfig) -> Segments:
         fingerprints=fingerprints[keep],
         spans=lines.spans.take(keep),
         source=texts,
+        doc_bytes=lines.doc_bytes,
     )
 
 
@@ -184,7 +186,7 @@ def _relatedness(
 
     Uses ||sum v||² = n + Σ_{i≠j} v_i·v_j for unit vectors, so the cost is linear in members.
     """
-    articles = np.unique(member_article)
+    articles = unique(member_article)
     try:
         # Equal to TfidfVectorizer(lowercase=True, stop_words="english", sublinear_tf=True,
         # min_df=1, dtype=float32), ~10x faster (tokenised in compiled code).
@@ -209,19 +211,107 @@ def _relatedness(
     return np.where(counts > 1, mean, 0.0)
 
 
-def _residual_texts(texts: Sequence[str], segments: Segments, occ: np.ndarray) -> EncodedTexts:
+def _residual_texts(segments: Segments, occ: np.ndarray) -> EncodedTexts:
     """The articles with occurrences `occ` (in article order), without them, encoded; one left
-    with less than _MIN_OWN_TEXT of its characters keeps its whole text. Only the encoding is
-    kept: the strings (3.4 GB at 10^6 articles) are dropped a chunk at a time."""
+    with less than _MIN_OWN_TEXT of its characters keeps its whole text.
 
-    def residual(article_idx: int, idx: np.ndarray) -> str:
-        text = texts[article_idx]
-        body = _cut_spans(text, [(int(segments.start[i]), int(segments.end[i])) for i in idx])
-        return body if len(body) >= _MIN_OWN_TEXT * len(text) else text
+    Cut from the encoded corpus in one compiled pass (_cut_kernel): no string per article. The
+    share counts the characters left once ASCII whitespace is stripped from the ends (text.strip()
+    also strips other Unicode spaces, which a normalised text has not at a line's ends).
+    """
+    return _cut_lines(segments, occ, _MIN_OWN_TEXT)[2]
 
-    runs = _runs(segments.article[occ], occ)
-    chunks = ([residual(*run) for run in runs[lo : lo + _CHUNK]] for lo in range(0, len(runs), _CHUNK))
-    return encode_chunks(chunks)
+
+def _cleaned_texts(texts: Sequence[str], segments: Segments, cut: np.ndarray) -> list[str]:
+    """The texts without the segments `cut` (ascending), the blank lines they leave collapsed and
+    the ends stripped (as _cut_spans does); a text left empty is kept whole.
+
+    The bytes are cut in one compiled pass and each changed article decoded once. A text that
+    contains "İ" or "Σ" is encoded lower-cased (minhash.encode_texts), so it is cut as a string.
+    """
+    cleaned = list(texts)
+    articles, whole, encoded = _cut_lines(segments, cut, 0.0)
+    data = memoryview(encoded.data)
+    offsets = encoded.offsets.tolist()
+    run_start = [*np.searchsorted(segments.article[cut], articles).tolist(), len(cut)]
+    for k, (a, kept_whole) in enumerate(zip(articles.tolist(), whole.tolist(), strict=True)):
+        text = texts[a]
+        if "\u0130" in text or "\u03a3" in text:
+            span = cut[run_start[k] : run_start[k + 1]]
+            spans = zip(segments.start[span].tolist(), segments.end[span].tolist(), strict=True)
+            body = _cut_spans(text, list(spans))
+            cleaned[a] = body or text
+        elif not kept_whole:
+            cleaned[a] = str(data[offsets[k] : offsets[k + 1]], "utf-8", "surrogatepass").strip() or text
+    return cleaned
+
+
+def _cut_lines(
+    segments: Segments, cut: np.ndarray, min_share: float
+) -> tuple[np.ndarray, np.ndarray, EncodedTexts]:
+    """The articles of the segments `cut` (ascending segment indices), without them: (article
+    indices, whether each kept its whole text, their encodings). An article keeps its whole text
+    when what is left has no character or fewer than min_share of its characters."""
+    article = segments.article[cut]
+    articles, first = np.unique(article, return_index=True)
+    cut_offsets = np.r_[first, len(cut)].astype(np.int64)
+    doc_start, doc_end = segments.doc_bytes[articles], segments.doc_bytes[articles + 1]
+    out = np.empty(int((doc_end - doc_start).sum()), dtype=np.uint8)
+    out_offsets = np.zeros(len(articles) + 1, dtype=np.int64)
+    whole = np.zeros(len(articles), dtype=np.bool_)
+    _cut_kernel(
+        segments.spans.data, doc_start, doc_end, cut_offsets, segments.spans.starts[cut],
+        segments.spans.ends[cut], min_share, out, out_offsets, whole,
+    )  # fmt: skip
+    return articles, whole, EncodedTexts(out[: out_offsets[-1]], out_offsets)
+
+
+@njit(cache=True, nogil=True)
+def _is_ascii_space(b):  # pragma: no cover - compiled
+    return b == 32 or 9 <= b <= 13 or 28 <= b <= 31  # what str.strip() strips of ASCII
+
+
+@njit(cache=True, nogil=True)
+def _cut_kernel(
+    data, doc_start, doc_end, cut_offsets, cut_start, cut_end, min_share, out, out_offsets, whole
+):  # pragma: no cover - compiled
+    """For each doc: its bytes without its cut spans (ascending, within the doc), every run of
+    three or more newlines as two, and ASCII whitespace stripped from both ends; the whole doc
+    when that leaves no character or fewer than min_share of the doc's characters. Characters
+    are the bytes that are not UTF-8 continuation bytes (10xxxxxx)."""
+    k = 0
+    for d in range(doc_start.size):
+        begin = k
+        c = cut_offsets[d]
+        i = doc_start[d]
+        while i < doc_end[d]:
+            if c < cut_offsets[d + 1] and i == cut_start[c]:
+                i = cut_end[c]
+                c += 1
+                continue
+            b = data[i]
+            i += 1
+            if k == begin and _is_ascii_space(b):
+                continue  # leading whitespace
+            if b == 10 and k - begin >= 2 and out[k - 1] == 10 and out[k - 2] == 10:
+                continue  # a third newline in a row
+            out[k] = b
+            k += 1
+        while k > begin and _is_ascii_space(out[k - 1]):
+            k -= 1
+        kept = 0
+        for j in range(begin, k):
+            kept += (out[j] & 0xC0) != 0x80
+        total = 0
+        for j in range(doc_start[d], doc_end[d]):
+            total += (data[j] & 0xC0) != 0x80
+        if kept == 0 or kept < min_share * total:
+            k = begin
+            for j in range(doc_start[d], doc_end[d]):
+                out[k] = data[j]
+                k += 1
+            whole[d] = True
+        out_offsets[d + 1] = k
 
 
 def _in_edge_block(segments: Segments, shared: np.ndarray) -> np.ndarray:
@@ -400,7 +490,7 @@ def find_shared_text(
     # article left with less than `_MIN_OWN_TEXT` of its text is a copy of shared paragraphs
     # (a reprint of a wire story) and is measured whole, so copies stay related.
     words, title_like, furniture = _line_features(rep_texts, config)
-    relatedness = _relatedness(_residual_texts(texts, segments, occ), occ_article, group, len(reps))
+    relatedness = _relatedness(_residual_texts(segments, occ), occ_article, group, len(reps))
     roles = _assign_roles(
         words, title_like, furniture, n_articles, edge_share, relatedness, config, single_source
     )
@@ -408,20 +498,15 @@ def find_shared_text(
 
     occ_role = [roles[g] for g in group]
     strip = np.array([r != "syndicated" for r in occ_role], dtype=bool)
-    cleaned = list(texts)
+    cleaned = _cleaned_texts(texts, segments, occ[strip])
+    # An article without a title takes its first shared headline (occurrences are in article
+    # and line order).
     new_titles = list(titles)
-    # Per article: cut the stripped spans, and take the first shared headline as the title.
-    order = np.lexsort((segments.start[occ], occ_article))
-    for article_idx, idx in _runs(occ_article[order], order):
-        text = texts[article_idx]
-        cut = [(int(segments.start[occ[i]]), int(segments.end[occ[i]])) for i in idx if strip[i]]
-        if cut:
-            body = _cut_spans(text, cut)
-            cleaned[article_idx] = body if body else text
-        if new_titles[article_idx] is None:
-            heads = [occ[i] for i in idx if occ_role[i] == "headline"]
-            if heads:
-                new_titles[article_idx] = segments.text(heads[0])
+    is_head = np.array([r == "headline" for r in occ_role], dtype=bool)
+    for i in np.flatnonzero(is_head).tolist():
+        a = int(occ_article[i])
+        if new_titles[a] is None:
+            new_titles[a] = segments.text(occ[i])
     linking = np.array([roles[g] in ("headline", "syndicated") for g in group], dtype=bool)
     must_link = _star_pairs(group[linking], occ_article[linking])
     return SharedText(

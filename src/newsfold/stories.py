@@ -10,6 +10,7 @@ from numba import njit
 from scipy.sparse.csgraph import connected_components
 from sklearn.preprocessing import normalize
 
+from newsfold.arrays import unique
 from newsfold.config import StoryConfig
 from newsfold.tfidf import tfidf_vectors
 
@@ -405,7 +406,7 @@ def _agglomerate(
         a = labels[np.repeat(docs, np.diff(sub.indptr))]
         b = labels[sub.indices]
         a, b = np.minimum(a, b), np.maximum(a, b)
-        keys = np.unique(a[a != b] * k + b[a != b])
+        keys = unique(a[a != b] * k + b[a != b])
         a, b = keys // k, keys % k
         in_span = span(a, b) <= window
         a, b = a[in_span], b[in_span]
@@ -505,7 +506,7 @@ class _RowStore:
         moving = np.flatnonzero(root != np.arange(len(root)))
         involved = np.union1d(moving, root[moving])
         group_of = np.full(len(root), -1, dtype=np.int64)
-        heads = np.unique(root[moving])
+        heads = unique(root[moving])
         group_of[heads] = np.arange(len(heads))
         weights = sp.csr_matrix(
             (size[involved], (group_of[root[involved]], np.arange(len(involved)))),
