@@ -72,7 +72,12 @@ class Segments:
 
     def texts_at(self, index: Sequence[int] | np.ndarray) -> list[str]:
         """The segments at `index` as they stand in their articles."""
-        return [self.text(i) for i in np.asarray(index, dtype=np.int64).tolist()]
+        index = np.asarray(index, dtype=np.int64)
+        source = self.source
+        where = zip(
+            self.article[index].tolist(), self.start[index].tolist(), self.end[index].tolist(), strict=True
+        )
+        return [source[a][s:e] for a, s, e in where]
 
     @property
     def texts(self) -> list[str]:
