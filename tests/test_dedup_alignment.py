@@ -1,5 +1,6 @@
 """Dedup beyond the set rules: alignment of copies along their length, and titles of short texts."""
 
+import itertools
 import json
 
 import numpy as np
@@ -153,6 +154,18 @@ def test_invalid_settings_are_refused(kwargs):
         DedupConfig(**kwargs)
 
 
+def _reference_cut_windows(key: str, width: int) -> list[str]:
+    """Pieces of a key of about `width` characters, each ending at the first space `width` or
+    more characters after its start: the string version the compiled cut replaced."""
+    pieces, start, n = [], 0, len(key)
+    while start < n:
+        end = key.find(" ", start + width)
+        end = n if end < 0 else end
+        pieces.append(key[start:end])
+        start = end + 1
+    return pieces
+
+
 def _reference_prefix_windows(keys: list[str], budget: int, width: int, min_words: int) -> list[str]:
     """The windows of a text's first `budget` key characters, cut line by line from scratch."""
     out = []
@@ -162,21 +175,40 @@ def _reference_prefix_windows(keys: list[str], budget: int, width: int, min_word
         part = key[:budget]
         budget -= len(key)
         if part.count(" ") + 1 >= min_words:
-            out.extend(dedup._cut_windows(part, width))
+            out.extend(_reference_cut_windows(part, width))
     return out
 
 
-WORDS = st.lists(st.sampled_from(["ab", "cde", "f", "ghij"]), min_size=1, max_size=20)
+WORDS = st.lists(
+    st.sampled_from(["ab", "cde", "f", "ghij", "Straße", "東京", "naïve"]), min_size=1, max_size=20
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(lines=st.lists(WORDS, max_size=6), budget=st.integers(0, 400))
-def test_prefix_windows_are_those_of_the_cut_lines(lines: list[list[str]], budget: int) -> None:
+@given(
+    lines=st.lists(WORDS, max_size=6),
+    other=st.lists(WORDS, max_size=3),
+    budget=st.integers(0, 400),
+    gaps=st.sampled_from(["\n", "\n\n", "\n--\n"]),
+)
+def test_prefix_windows_are_those_of_the_cut_lines(lines, other, budget, gaps) -> None:
+    # Two texts (the windows of one must not leak into the other's ranges); lines apart by
+    # blank or keyless lines, which have no windows.
     config = DedupConfig(window_chars=20, min_line_words=2)
-    text = "\n".join(" ".join(words) for words in lines)
-    windows = dedup._TextWindows([text], np.array([0]), config)
-    got = [w for lo, hi in windows.prefix_ranges(0, budget) for w in windows.windows[lo:hi]]
-    keys = [" ".join(words) for words in lines]
+    texts = [gaps.join(" ".join(words) for words in other), gaps.join(" ".join(words) for words in lines)]
+    windows = dedup._TextWindows(texts, np.array([0, 1]), config)
+    doc = windows.doc_of(np.array([1]))
+    keys = [" ".join(words).lower() for words in lines]
+    assert windows.budget[doc[0]] == sum(map(len, keys))
+    whole_lo, whole_hi, short_lo, short_hi = windows.prefix_ranges(doc, np.array([budget]))
+    got = windows.windows(int(whole_lo[0]), int(whole_hi[0]))
+    got += windows.windows(int(short_lo[0]), int(short_hi[0]))
     assert got == _reference_prefix_windows(keys, budget, 20, 2)
-    lo, hi = windows.range_of[0]
-    assert windows.windows[lo:hi] == _reference_prefix_windows(keys, 10**9, 20, 2)
+    lo, hi = int(windows.range_lo[doc[0]]), int(windows.range_hi[doc[0]])
+    assert windows.windows(lo, hi) == _reference_prefix_windows(keys, 10**9, 20, 2)
+    assert windows.lengths[lo:hi].tolist() == [len(w) for w in windows.windows(lo, hi)]
+    # The UTF-8 windows are the strings encoded.
+    encoded = windows.encoded()
+    every = windows.windows(0, len(windows.win_start))
+    bounds = itertools.pairwise(encoded.offsets.tolist())
+    assert [bytes(encoded.data[a:b]).decode() for a, b in bounds] == every

@@ -1,8 +1,6 @@
 """Near-duplicate articles: fingerprint -> candidates -> verify -> groups -> canonical."""
 
-import bisect
 import dataclasses
-import itertools
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,8 +17,11 @@ from newsfold.minhash import (
     candidate_pairs,
     char_keys,
     char_shingles,
+    encode_code_points,
     encode_texts,
     intersection_sizes,
+    key_code_points,
+    line_spans,
     lsh_params,
     text_fingerprints,
     word_shingles,
@@ -407,32 +408,23 @@ def uncovered_shares(
     small = np.where(swap, pairs[:, 1], pairs[:, 0])
     large = np.where(swap, pairs[:, 0], pairs[:, 1])
     cut = _TextWindows(texts, unique(pairs), config)
-    # Per pair, the windows of its two sides as ranges of cut.windows: the smaller text's windows
-    # against the larger, then those of the larger's first `budget` key characters against the
-    # smaller (whole lines, and the line the budget ends in cut short: windows of its own).
-    starts: list[int] = []
-    ends: list[int] = []
-    side: list[int] = []  # 2 * pair + 0: the smaller text against the larger; + 1: the reverse
-    other: list[int] = []
-    for p, (s, t) in enumerate(zip(small.tolist(), large.tolist(), strict=True)):
-        lo, hi = cut.range_of[s]
-        starts.append(lo)
-        ends.append(hi)
-        side.append(2 * p)
-        other.append(t)
-        for lo, hi in cut.prefix_ranges(t, cut.budget[s]):
-            starts.append(lo)
-            ends.append(hi)
-            side.append(2 * p + 1)
-            other.append(s)
-    counts = np.asarray(ends, dtype=np.int64) - np.asarray(starts, dtype=np.int64)
+    # Per pair, three ranges of cut's windows: the smaller text's (side 2p, against the larger),
+    # then those of the larger's first `budget` key characters (side 2p + 1, against the
+    # smaller): its whole lines', and the line the budget ends in, cut short.
+    s_doc, t_doc = cut.doc_of(small), cut.doc_of(large)
+    whole_lo, whole_hi, short_lo, short_hi = cut.prefix_ranges(t_doc, cut.budget[s_doc])
+    starts = np.stack([cut.range_lo[s_doc], whole_lo, short_lo], axis=1).ravel()
+    ends = np.stack([cut.range_hi[s_doc], whole_hi, short_hi], axis=1).ravel()
+    side = (2 * np.arange(len(pairs))[:, None] + np.array([0, 1, 1])).ravel()
+    other = np.stack([large, small, small], axis=1).ravel()
+    counts = ends - starts
     if counts.sum() == 0:
         return np.zeros((len(pairs), 4), dtype=np.float64)
-    window = np.repeat(np.asarray(starts, dtype=np.int64) - np.cumsum(counts) + counts, counts)
+    window = np.repeat(starts - np.cumsum(counts) + counts, counts)
     window += np.arange(len(window))
-    owner = np.repeat(np.asarray(side, dtype=np.int64), counts)
-    against = np.repeat(np.asarray(other, dtype=np.int64), counts)
-    window_shingles = shingle_texts(cut.windows, config)
+    owner = np.repeat(side, counts)
+    against = np.repeat(other, counts)
+    window_shingles = shingle_texts(cut.encoded(), config)
     w_offsets = window_shingles.offsets
     hits = np.empty(len(window), dtype=np.int64)
 
@@ -462,78 +454,118 @@ def uncovered_shares(
 class _TextWindows:
     """The windows of each text's lines, cut once however many pairs the text is in.
 
-    A text's windows are consecutive in `windows`, line by line (lines of fewer than
-    config.min_line_words words have none). `prefix_ranges` gives the windows of a text's first
-    `budget` key characters: those of its whole lines, then those of the line the budget cuts,
-    cut short (made on demand and appended).
+    A window is a span of the code points of a line's key (minhash.key_code_points); a text's
+    windows are consecutive, line by line (lines of fewer than config.min_line_words words have
+    none). `prefix_ranges` gives the windows of texts' first `budget` key characters: those of
+    their whole lines, then those of the line the budget cuts, cut short (made on demand and
+    appended). Lines, keys and windows are cut in compiled passes over the encoded texts: no
+    string per line or window.
     """
 
     def __init__(self, texts: Sequence[str], which: npt.NDArray[np.int64], config: DedupConfig) -> None:
         self.config = config
-        lines = _line_keys(texts, which)
-        self.windows: list[str] = []
-        self.range_of: dict[int, tuple[int, int]] = {}
-        self.budget: dict[int, int] = {}
-        self._keys = lines
-        self._line_end: dict[int, list[int]] = {}  # key characters up to the end of each line
-        self._line_windows_end: dict[int, list[int]] = {}  # window count up to the end of each line
-        width, min_words = config.window_chars, config.min_line_words
-        for i, keys in lines.items():
-            lo = len(self.windows)
-            chars, line_end, windows_end = 0, [], []
-            for key in keys:
-                if key.count(" ") + 1 >= min_words:
-                    self.windows.extend(_cut_windows(key, width))
-                chars += len(key)
-                line_end.append(chars)
-                windows_end.append(len(self.windows))
-            self.range_of[i] = (lo, len(self.windows))
-            self.budget[i] = chars
-            self._line_end[i] = line_end
-            self._line_windows_end[i] = windows_end
+        self.which = which  # ascending indices of the texts
+        lines = line_spans([texts[i] for i in which.tolist()])
+        code_points, offsets = key_code_points(lines.spans)
+        keep = np.diff(offsets) > 0  # lines without a key character have no key
+        self.code_points = code_points
+        self.line_lo, self.line_hi = offsets[:-1][keep], offsets[1:][keep]
+        line_doc = lines.doc[keep]
+        per_doc = np.bincount(line_doc, minlength=len(which))
+        self.doc_lines = np.zeros(len(which) + 1, dtype=np.int64)  # doc d's lines: [d], [d + 1]
+        np.cumsum(per_doc, out=self.doc_lines[1:])
+        before = np.r_[0, np.cumsum(self.line_hi - self.line_lo)]  # key characters before a line
+        self.line_end = before[1:] - np.repeat(before[self.doc_lines[:-1]], per_doc)  # within its doc
+        self.budget = before[self.doc_lines[1:]] - before[self.doc_lines[:-1]]  # key characters
+        self._big = int(self.budget.max(initial=0)) + 1
+        self._line_key = line_doc * self._big + self.line_end  # ascending
+        self.win_start, self.win_end, self.line_windows_end = self._cut(self.line_lo, self.line_hi, 0)
+        self._windows_before = np.r_[0, self.line_windows_end]  # windows before each line
+        self.range_lo = self._windows_before[self.doc_lines[:-1]]
+        self.range_hi = self._windows_before[self.doc_lines[1:]]
+
+    def doc_of(self, texts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The positions in `which` of texts (indices of the texts, each in `which`)."""
+        return np.searchsorted(self.which, texts)
+
+    def _cut(
+        self, lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64], done: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Windows of the key spans [lo, hi): (starts, ends, windows up to the end of each span),
+        numbered after the `done` windows already cut."""
+        width = self.config.window_chars
+        capacity = int(((hi - lo) // width + 1).sum())  # a window but the last takes width + 1
+        starts, ends = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+        span_end = np.empty(len(lo), dtype=np.int64)
+        n = _cut_windows_kernel(
+            self.code_points, lo, hi, width, self.config.min_line_words, starts, ends, span_end
+        )
+        return starts[:n], ends[:n], span_end + done
+
+    def prefix_ranges(
+        self, docs: npt.NDArray[np.int64], budgets: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], ...]:
+        """Windows of the first budgets[k] key characters of each doc docs[k]: (lo, hi) of those of
+        its whole lines, then (lo, hi) of the line the budget ends in, cut short (empty if none)."""
+        first, last = self.doc_lines[docs], self.doc_lines[docs + 1]
+        # Lines ending within the budget: line_end ascends within a doc, _line_key across docs.
+        budgets = np.minimum(budgets, self._big - 1)
+        whole = np.searchsorted(self._line_key, docs * self._big + budgets, side="right") - first
+        whole_lo = self.range_lo[docs]
+        whole_hi = self._windows_before[first + whole]
+        used = np.where(whole > 0, np.r_[0, self.line_end][first + whole], 0)
+        short = np.flatnonzero((first + whole < last) & (budgets > used))
+        line = (first + whole)[short]
+        lo = self.line_lo[line]
+        starts, ends, span_end = self._cut(lo, lo + (budgets - used)[short], len(self.win_start))
+        short_lo, short_hi = np.zeros(len(docs), dtype=np.int64), np.zeros(len(docs), dtype=np.int64)
+        short_hi[short] = span_end
+        short_lo[short] = np.r_[len(self.win_start), span_end[:-1]]
+        self.win_start = np.concatenate([self.win_start, starts])
+        self.win_end = np.concatenate([self.win_end, ends])
+        return whole_lo, whole_hi, short_lo, short_hi
 
     @property
     def lengths(self) -> npt.NDArray[np.float64]:
-        return np.fromiter(map(len, self.windows), dtype=np.float64, count=len(self.windows))
+        """Characters of each window."""
+        return (self.win_end - self.win_start).astype(np.float64)
 
-    def prefix_ranges(self, i: int, budget: int) -> list[tuple[int, int]]:
-        """Windows of text i's first `budget` key characters, as _prefix cuts its lines: the
-        range of its whole lines', then that of the line the budget ends in, cut short."""
-        line_end = self._line_end[i]
-        whole = bisect.bisect_right(line_end, budget)  # lines ending within the budget
-        lo = self.range_of[i][0]
-        ranges = [(lo, self._line_windows_end[i][whole - 1] if whole else lo)]
-        used = line_end[whole - 1] if whole else 0
-        if whole == len(line_end) or budget <= used:
-            return ranges  # the budget ends with a line: nothing cut short
-        key = self._keys[i][whole][: budget - used]
-        if key.count(" ") + 1 >= self.config.min_line_words:
-            start = len(self.windows)
-            self.windows.extend(_cut_windows(key, self.config.window_chars))
-            ranges.append((start, len(self.windows)))
-        return ranges
+    def encoded(self) -> EncodedTexts:
+        """Every window as UTF-8 text."""
+        return encode_code_points(self.code_points, self.win_start, self.win_end)
+
+    def windows(self, lo: int, hi: int) -> list[str]:
+        """Windows lo..hi-1 as strings."""
+        spans = zip(self.win_start[lo:hi].tolist(), self.win_end[lo:hi].tolist(), strict=True)
+        return [self.code_points[a:b].tobytes().decode("utf-32-le") for a, b in spans]
 
 
-def _line_keys(texts: Sequence[str], which: npt.NDArray[np.int64]) -> dict[int, list[str]]:
-    """The key (see minhash.char_keys) of each non-empty line of each text at `which`."""
-    chosen = which.tolist()
-    per_text = [texts[i].split("\n") for i in chosen]
-    keys = iter(char_keys([line for lines in per_text for line in lines]))
-    return {
-        i: [key for key in itertools.islice(keys, len(lines)) if key]
-        for i, lines in zip(chosen, per_text, strict=True)
-    }
-
-
-def _cut_windows(key: str, width: int) -> list[str]:
-    """Consecutive pieces of a key of about `width` characters, cut at spaces (words stay whole)."""
-    pieces, start, n = [], 0, len(key)
-    while start < n:
-        end = key.find(" ", start + width)
-        end = n if end < 0 else end
-        pieces.append(key[start:end])
-        start = end + 1
-    return pieces
+@njit(cache=True, nogil=True)
+def _cut_windows_kernel(code_points, lo, hi, width, min_words, starts, ends, span_end):  # pragma: no cover
+    """Windows of each key span [lo[l], hi[l]) of at least min_words words: consecutive pieces
+    of about `width` characters, each ending at the first space `width` or more characters
+    after its start (or at the span's end); words stay whole. Returns the number of windows;
+    span_end[l] is the number up to the end of span l."""
+    n = 0
+    for s in range(lo.size):
+        a, b = lo[s], hi[s]
+        spaces = 0
+        for j in range(a, b):
+            spaces += code_points[j] == 32
+        if spaces + 1 >= min_words:
+            start = a
+            while start < b:
+                end = b
+                for j in range(start + width, b):
+                    if code_points[j] == 32:
+                        end = j
+                        break
+                starts[n] = start
+                ends[n] = end
+                n += 1
+                start = end + 1
+        span_end[s] = n
+    return n
 
 
 @njit(cache=True, nogil=True)

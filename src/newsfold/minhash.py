@@ -738,6 +738,15 @@ def char_keys(texts: _Texts) -> list[str]:
 
 
 def _char_keys(spans: TextSpans) -> list[str]:
+    code_points, offsets = key_code_points(spans)
+    joined = code_points.tobytes().decode("utf-32-le")
+    bounds = offsets.tolist()
+    return [joined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+
+
+def key_code_points(texts: _Texts) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """The keys of `char_keys` as code points: key i is out[offsets[i]:offsets[i+1]]."""
+    spans = _as_spans(texts)
     table = _char_table()
     lengths = _count_key_chars(spans.data, spans.starts, spans.ends, table)
     out_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
@@ -748,9 +757,47 @@ def _char_keys(spans: TextSpans) -> list[str]:
         _key_kernel(spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, out_offsets[lo : hi + 1], out)
 
     _in_threads(work, _parts(lengths))
-    joined = out.tobytes().decode("utf-32-le")
-    bounds = out_offsets.tolist()
-    return [joined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+    return out, out_offsets
+
+
+def encode_code_points(
+    code_points: npt.NDArray[np.uint32], starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+) -> EncodedTexts:
+    """The spans code_points[starts[i]:ends[i]] as UTF-8 texts (what `encode_texts` gives for the
+    strings they spell, when those contain no "İ" or "Σ": a key never does)."""
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    ends = np.ascontiguousarray(ends, dtype=np.int64)
+    out = np.empty(4 * int((ends - starts).sum()), dtype=np.uint8)
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    _utf8_kernel(code_points, starts, ends, out, offsets)
+    return EncodedTexts(out[: offsets[-1]], offsets)
+
+
+@njit(cache=True, nogil=True)
+def _utf8_kernel(code_points, starts, ends, out, offsets):  # pragma: no cover - compiled
+    k = 0
+    for w in range(starts.size):
+        for j in range(starts[w], ends[w]):
+            c = np.int64(code_points[j])
+            if c < 0x80:
+                out[k] = c
+                k += 1
+            elif c < 0x800:
+                out[k] = 0xC0 | (c >> 6)
+                out[k + 1] = 0x80 | (c & 0x3F)
+                k += 2
+            elif c < 0x10000:
+                out[k] = 0xE0 | (c >> 12)
+                out[k + 1] = 0x80 | ((c >> 6) & 0x3F)
+                out[k + 2] = 0x80 | (c & 0x3F)
+                k += 3
+            else:
+                out[k] = 0xF0 | (c >> 18)
+                out[k + 1] = 0x80 | ((c >> 12) & 0x3F)
+                out[k + 2] = 0x80 | ((c >> 6) & 0x3F)
+                out[k + 3] = 0x80 | (c & 0x3F)
+                k += 4
+        offsets[w + 1] = k
 
 
 def key_fingerprints(texts: _Texts) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:

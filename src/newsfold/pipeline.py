@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from newsfold import ingest, lock, state, store
 from newsfold.config import IngestConfig, PipelineConfig
@@ -732,13 +733,14 @@ def write_outputs(
         )
     articles = analysis.articles
     shared = analysis.shared_text
+    syndicated = pc.sum(pc.equal(shared.column("role"), "syndicated")).as_py() or 0  # None: no rows
     counts = {
         "articles": articles.num_rows,
         "duplicates": int((~articles.column("is_canonical").to_numpy(zero_copy_only=False)).sum()),
-        "duplicate_groups": len(set(articles.column("duplicate_group").to_pylist())),
+        "duplicate_groups": pc.count_distinct(articles.column("duplicate_group")).as_py(),
         "stories": analysis.stories.num_rows,
-        "shared_segments": len(set(shared.column("segment_id").to_pylist())),
-        "shared_removed": sum(1 for r in shared.column("role").to_pylist() if r != "syndicated"),
+        "shared_segments": pc.count_distinct(shared.column("segment_id")).as_py(),
+        "shared_removed": shared.num_rows - syndicated,
         "quarantined": len(folded.quarantine),
     }
     run_id = store.new_run_id()

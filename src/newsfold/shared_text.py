@@ -236,7 +236,7 @@ def _cleaned_texts(texts: Sequence[str], segments: Segments, cut: np.ndarray) ->
     """
     cleaned = list(texts)
     articles, whole, encoded = _cut_lines(segments, cut, 0.0)
-    data = memoryview(encoded.data)
+    data = encoded.data.data  # the buffer itself: slices decode without a copy to bytes
     offsets = encoded.offsets.tolist()
     run_start = [*np.searchsorted(segments.article[cut], articles).tolist(), len(cut)]
     for k, (a, kept_whole) in enumerate(zip(articles.tolist(), whole.tolist(), strict=True)):
@@ -287,29 +287,29 @@ def _cut_kernel(
     k = 0
     for d in range(doc_start.size):
         begin = k
-        c = cut_offsets[d]
         i = doc_start[d]
-        while i < doc_end[d]:
-            if c < cut_offsets[d + 1] and i == cut_start[c]:
+        for c in range(cut_offsets[d], cut_offsets[d + 1] + 1):  # the pieces between the cuts
+            stop = cut_start[c] if c < cut_offsets[d + 1] else doc_end[d]
+            for j in range(i, stop):
+                b = data[j]
+                if k == begin:
+                    if _is_ascii_space(b):
+                        continue  # leading whitespace
+                elif b == 10 and out[k - 1] == 10 and k - begin >= 2 and out[k - 2] == 10:
+                    continue  # a third newline in a row
+                out[k] = b
+                k += 1
+            if c < cut_offsets[d + 1]:
                 i = cut_end[c]
-                c += 1
-                continue
-            b = data[i]
-            i += 1
-            if k == begin and _is_ascii_space(b):
-                continue  # leading whitespace
-            if b == 10 and k - begin >= 2 and out[k - 1] == 10 and out[k - 2] == 10:
-                continue  # a third newline in a row
-            out[k] = b
-            k += 1
         while k > begin and _is_ascii_space(out[k - 1]):
             k -= 1
         kept = 0
         for j in range(begin, k):
             kept += (out[j] & 0xC0) != 0x80
         total = 0
-        for j in range(doc_start[d], doc_end[d]):
-            total += (data[j] & 0xC0) != 0x80
+        if min_share > 0:
+            for j in range(doc_start[d], doc_end[d]):
+                total += (data[j] & 0xC0) != 0x80
         if kept == 0 or kept < min_share * total:
             k = begin
             for j in range(doc_start[d], doc_end[d]):
