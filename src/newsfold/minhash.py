@@ -706,8 +706,19 @@ def char_shingles(texts: _Texts, ngram: int) -> Shingles:
     """
     _check_ngram(ngram)
     spans = _as_spans(texts)
-    counts = _count_key_chars(spans.data, spans.starts, spans.ends, _char_table())
+    counts = _key_char_counts(spans, _char_table())
     return _shingles_from(spans, counts, ngram, _char_shingle_kernel)
+
+
+def _key_char_counts(spans: TextSpans, table: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
+    """Characters of each text's key (see char_keys), the halves of the texts in two threads."""
+    counts = np.empty(len(spans), dtype=np.int64)
+
+    def work(lo: int, hi: int) -> None:
+        counts[lo:hi] = _count_key_chars(spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table)
+
+    _in_threads(work, _parts(spans.ends - spans.starts))
+    return counts
 
 
 def text_fingerprints(texts: Sequence[str] | EncodedTexts) -> npt.NDArray[np.uint64]:
@@ -717,7 +728,12 @@ def text_fingerprints(texts: Sequence[str] | EncodedTexts) -> npt.NDArray[np.uin
     """
     encoded = encode_texts(texts)
     out = np.empty((len(encoded), 2), dtype=np.uint64)
-    _fingerprint_kernel(encoded.data, encoded.offsets, _char_table(), out)
+    table = _char_table()
+
+    def work(lo: int, hi: int) -> None:
+        _fingerprint_kernel(encoded.data, encoded.offsets[lo : hi + 1], table, out[lo:hi])
+
+    _in_threads(work, _parts(np.diff(encoded.offsets)))
     return out
 
 
@@ -748,7 +764,7 @@ def key_code_points(texts: _Texts) -> tuple[npt.NDArray[np.uint32], npt.NDArray[
     """The keys of `char_keys` as code points: key i is out[offsets[i]:offsets[i+1]]."""
     spans = _as_spans(texts)
     table = _char_table()
-    lengths = _count_key_chars(spans.data, spans.starts, spans.ends, table)
+    lengths = _key_char_counts(spans, table)
     out_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=out_offsets[1:])
     out = np.empty(int(out_offsets[-1]), dtype=np.uint32)
@@ -948,7 +964,7 @@ class MinHasher:
         _check_ngram(ngram)
         spans = _as_spans(texts)
         table = _char_table()
-        counts = _count_key_chars(spans.data, spans.starts, spans.ends, table)
+        counts = _key_char_counts(spans, table)
         out = np.empty((len(spans), self.num_perm), dtype=np.uint32)
 
         def work(lo: int, hi: int) -> None:

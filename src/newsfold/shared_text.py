@@ -9,6 +9,7 @@ are) → classify it as headline, boilerplate or syndicated → strip headlines 
 import dataclasses
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -257,18 +258,38 @@ def _cut_lines(
     """The articles of the segments `cut` (ascending segment indices), without them: (article
     indices, whether each kept its whole text, their encodings). An article keeps its whole text
     when what is left has no character or fewer than min_share of its characters."""
-    article = segments.article[cut]
-    articles, first = np.unique(article, return_index=True)
+    article = segments.article[cut]  # ascending, as cut is
+    first = np.flatnonzero(np.r_[True, article[1:] != article[:-1]]) if len(cut) else np.zeros(0, np.int64)
+    articles = article[first]
     cut_offsets = np.r_[first, len(cut)].astype(np.int64)
+    cut_start, cut_end = segments.spans.starts[cut], segments.spans.ends[cut]
     doc_start, doc_end = segments.doc_bytes[articles], segments.doc_bytes[articles + 1]
-    out = np.empty(int((doc_end - doc_start).sum()), dtype=np.uint8)
-    out_offsets = np.zeros(len(articles) + 1, dtype=np.int64)
+    region = np.r_[0, np.cumsum(doc_end - doc_start)]  # an article's bytes at most
+    out = np.empty(int(region[-1]), dtype=np.uint8)
     whole = np.zeros(len(articles), dtype=np.bool_)
-    _cut_kernel(
-        segments.spans.data, doc_start, doc_end, cut_offsets, segments.spans.starts[cut],
-        segments.spans.ends[cut], min_share, out, out_offsets, whole,
-    )  # fmt: skip
-    return articles, whole, EncodedTexts(out[: out_offsets[-1]], out_offsets)
+
+    def work(lo: int, hi: int) -> np.ndarray:
+        offsets = np.zeros(hi - lo + 1, dtype=np.int64)
+        _cut_kernel(
+            segments.spans.data, doc_start[lo:hi], doc_end[lo:hi], cut_offsets[lo : hi + 1],
+            cut_start, cut_end, min_share, out[region[lo] : region[hi]], offsets, whole[lo:hi],
+        )  # fmt: skip
+        return offsets
+
+    # The kernel releases the GIL: two halves of the bytes in two threads, each in its region
+    # of the buffer, then the second moved up to the end of the first.
+    half = int(np.searchsorted(region, region[-1] // 2))
+    parts = [(0, half), (half, len(articles))] if 0 < half < len(articles) else [(0, len(articles))]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        results = list(pool.map(lambda part: work(*part), parts))
+    out_offsets, end = [np.zeros(1, dtype=np.int64)], 0
+    for (lo, _), offsets in zip(parts, results, strict=True):
+        n = int(offsets[-1])
+        if region[lo] != end:
+            out[end : end + n] = out[region[lo] : region[lo] + n]
+        out_offsets.append(offsets[1:] + end)
+        end += n
+    return articles, whole, EncodedTexts(out[:end], np.concatenate(out_offsets))
 
 
 @njit(cache=True, nogil=True)
