@@ -476,6 +476,7 @@ class _TextWindows:
         np.cumsum(per_doc, out=self.doc_lines[1:])
         before = np.r_[0, np.cumsum(self.line_hi - self.line_lo)]  # key characters before a line
         self.line_end = before[1:] - np.repeat(before[self.doc_lines[:-1]], per_doc)  # within its doc
+        self._end_before = np.r_[0, self.line_end]  # line_end of the line before each line
         self.budget = before[self.doc_lines[1:]] - before[self.doc_lines[:-1]]  # key characters
         self._big = int(self.budget.max(initial=0)) + 1
         self._line_key = line_doc * self._big + self.line_end  # ascending
@@ -513,7 +514,7 @@ class _TextWindows:
         whole = np.searchsorted(self._line_key, docs * self._big + budgets, side="right") - first
         whole_lo = self.range_lo[docs]
         whole_hi = self._windows_before[first + whole]
-        used = np.where(whole > 0, np.r_[0, self.line_end][first + whole], 0)
+        used = np.where(whole > 0, self._end_before[first + whole], 0)
         short = np.flatnonzero((first + whole < last) & (budgets > used))
         line = (first + whole)[short]
         lo = self.line_lo[line]

@@ -601,7 +601,7 @@ def _check_ngram(ngram: int) -> None:
         raise ValueError(f"ngram must be >= 1, got {ngram}")
 
 
-def _parts(weights: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+def thread_parts(weights: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
     """Consecutive doc ranges of about equal total weight, one per thread (one range when the
     work is too small for a thread to pay off)."""
     n = len(weights)
@@ -614,7 +614,7 @@ def _parts(weights: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-def _in_threads(work: Callable[[int, int], _T], parts: list[tuple[int, int]]) -> list[_T]:
+def in_threads(work: Callable[[int, int], _T], parts: list[tuple[int, int]]) -> list[_T]:
     """work(lo, hi) for every part, in threads (the kernels release the GIL)."""
     if len(parts) == 1:
         return [work(*parts[0])]
@@ -644,8 +644,8 @@ def _shingles_from(
         kernel(spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, counts[lo:hi], ngram, out, offsets)
         return offsets
 
-    parts = _parts(n_shingles)
-    part_offsets = _in_threads(work, parts)
+    parts = thread_parts(n_shingles)
+    part_offsets = in_threads(work, parts)
     end = 0
     all_offsets = [np.zeros(1, dtype=np.int64)]
     for (lo, _), offsets in zip(parts, part_offsets, strict=True):
@@ -717,7 +717,7 @@ def _key_char_counts(spans: TextSpans, table: npt.NDArray[np.int32]) -> npt.NDAr
     def work(lo: int, hi: int) -> None:
         counts[lo:hi] = _count_key_chars(spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table)
 
-    _in_threads(work, _parts(spans.ends - spans.starts))
+    in_threads(work, thread_parts(spans.ends - spans.starts))
     return counts
 
 
@@ -733,7 +733,7 @@ def text_fingerprints(texts: Sequence[str] | EncodedTexts) -> npt.NDArray[np.uin
     def work(lo: int, hi: int) -> None:
         _fingerprint_kernel(encoded.data, encoded.offsets[lo : hi + 1], table, out[lo:hi])
 
-    _in_threads(work, _parts(np.diff(encoded.offsets)))
+    in_threads(work, thread_parts(np.diff(encoded.offsets)))
     return out
 
 
@@ -772,7 +772,7 @@ def key_code_points(texts: _Texts) -> tuple[npt.NDArray[np.uint32], npt.NDArray[
     def work(lo: int, hi: int) -> None:
         _key_kernel(spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, out_offsets[lo : hi + 1], out)
 
-    _in_threads(work, _parts(lengths))
+    in_threads(work, thread_parts(lengths))
     return out, out_offsets
 
 
@@ -833,7 +833,7 @@ def key_fingerprints(texts: _Texts) -> tuple[npt.NDArray[np.int64], npt.NDArray[
             spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, lengths[lo:hi], out[lo:hi]
         )
 
-    _in_threads(work, _parts(spans.ends - spans.starts))
+    in_threads(work, thread_parts(spans.ends - spans.starts))
     return lengths, out
 
 
@@ -956,7 +956,7 @@ class MinHasher:
         def work(lo: int, hi: int) -> None:
             _signature_kernel(hashes, offsets[lo : hi + 1], self._a, self._b, out[lo:hi])
 
-        _in_threads(work, _parts(np.diff(offsets) * self.num_perm))
+        in_threads(work, thread_parts(np.diff(offsets) * self.num_perm))
         return out
 
     def char_signatures(self, texts: _Texts, ngram: int) -> npt.NDArray[np.uint32]:
@@ -973,7 +973,7 @@ class MinHasher:
                 self._a, self._b, out[lo:hi],
             )  # fmt: skip
 
-        _in_threads(work, _parts(counts * self.num_perm))
+        in_threads(work, thread_parts(counts * self.num_perm))
         return out
 
     def to_minhash(self, signature: npt.NDArray[np.uint32]) -> LeanMinHash:

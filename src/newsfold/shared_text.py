@@ -9,7 +9,6 @@ are) → classify it as headline, boilerplate or syndicated → strip headlines 
 import dataclasses
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -26,9 +25,11 @@ from newsfold.minhash import (
     band_keys,
     char_keys,
     char_shingles,
+    in_threads,
     key_fingerprints,
     line_spans,
     lsh_params,
+    thread_parts,
     verified_bucket_groups,
 )
 from newsfold.normalize import collapse_blank_lines
@@ -276,12 +277,10 @@ def _cut_lines(
         )  # fmt: skip
         return offsets
 
-    # The kernel releases the GIL: two halves of the bytes in two threads, each in its region
-    # of the buffer, then the second moved up to the end of the first.
-    half = int(np.searchsorted(region, region[-1] // 2))
-    parts = [(0, half), (half, len(articles))] if 0 < half < len(articles) else [(0, len(articles))]
-    with ThreadPoolExecutor(len(parts)) as pool:
-        results = list(pool.map(lambda part: work(*part), parts))
+    # The kernel releases the GIL: ranges of articles of about equal bytes in threads, each in
+    # its region of the buffer, then moved up to the end of the one before.
+    parts = thread_parts(doc_end - doc_start)
+    results = in_threads(work, parts)
     out_offsets, end = [np.zeros(1, dtype=np.int64)], 0
     for (lo, _), offsets in zip(parts, results, strict=True):
         n = int(offsets[-1])
@@ -522,18 +521,18 @@ def find_shared_text(
     )
     segment_ids = [f"seg_{xxhash.xxh3_64_hexdigest(key.encode())}" for key in char_keys(rep_texts)]
 
-    occ_role = [roles[g] for g in group]
-    strip = np.array([r != "syndicated" for r in occ_role], dtype=bool)
+    occ_roles = np.array(roles)[group]
+    occ_role = occ_roles.tolist()
+    strip = occ_roles != "syndicated"
     cleaned = _cleaned_texts(texts, segments, occ[strip])
     # An article without a title takes its first shared headline (occurrences are in article
     # and line order).
     new_titles = list(titles)
-    is_head = np.array([r == "headline" for r in occ_role], dtype=bool)
-    for i in np.flatnonzero(is_head).tolist():
+    for i in np.flatnonzero(occ_roles == "headline").tolist():
         a = int(occ_article[i])
         if new_titles[a] is None:
             new_titles[a] = segments.text(occ[i])
-    linking = np.array([roles[g] in ("headline", "syndicated") for g in group], dtype=bool)
+    linking = np.isin(occ_roles, ["headline", "syndicated"])
     must_link = _star_pairs(group[linking], occ_article[linking])
     return SharedText(
         segment_id=[segment_ids[g] for g in group],
