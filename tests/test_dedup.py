@@ -8,7 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsfold.config import DedupConfig, MinHashConfig
-from newsfold.dedup import DuplicateResult, find_duplicates, lsh_threshold
+from newsfold.dedup import (
+    DuplicateResult,
+    find_duplicates,
+    find_reprint_candidates,
+    lsh_threshold,
+    prefix_band_keys,
+    shingle_texts,
+    sketch_texts,
+)
+from newsfold.minhash import MinHasher, text_fingerprints
 
 CONFIG = DedupConfig()
 MINHASH = MinHashConfig()
@@ -187,3 +196,20 @@ def test_duplicate_ids_do_not_break_the_canonical_choice() -> None:
     text = article(1)
     result = run([text, text], ids=["same", "same"])
     assert result.group.tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("shingles", ["char", "word"])
+def test_sketches_are_those_of_the_separate_passes(shingles: str) -> None:
+    config = DedupConfig(shingles=shingles, prefix_chars=120)
+    texts = [article(seed) for seed in range(6)] + ["", "Short.", article(1)[:150] + "!!! more"]
+    sketches = sketch_texts(texts, config, MINHASH)
+    shingle_sets = shingle_texts(texts, config)
+    hasher = MinHasher(MINHASH.num_perm, MINHASH.seed)
+    assert np.array_equal(sketches.signatures, hasher.signatures(shingle_sets))
+    assert np.array_equal(sketches.text_hashes, text_fingerprints(texts))
+    sizes = shingle_sets.sizes()  # counted up to what exact_copy_keys asks (char shingles)
+    expected = np.minimum(sizes, config.min_containment_shingles) if shingles == "char" else sizes
+    assert sketches.sizes.tolist() == expected.tolist()
+    assert np.array_equal(sketches.prefix_bands, prefix_band_keys(texts, config, MINHASH))
+    # The prefix index finds a truncated reprint: text 8 begins as text 1 does.
+    assert [1, 8] in find_reprint_candidates(sketches.prefix_bands, np.arange(len(texts))).tolist()

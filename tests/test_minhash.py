@@ -501,3 +501,30 @@ def test_fused_char_signatures_equal_signatures_of_the_shingle_sets(texts: list[
     assert np.array_equal(
         hasher.char_signatures(lines.spans, ngram), hasher.signatures(char_shingles(strings, ngram))
     )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet="ab cİΣ!", max_size=60), max_size=6),
+    ngram=st.integers(1, 6),
+    count_up_to=st.integers(1, 40),
+    prefix_chars=st.integers(1, 30),
+)
+def test_char_sketches_count_distinct_shingles_and_sign_the_key_prefixes(
+    texts: list[str], ngram: int, count_up_to: int, prefix_chars: int
+) -> None:
+    hasher = MinHasher(num_perm=32, seed=3)
+    sketches = hasher.char_sketches(texts, ngram, count_up_to, prefix_chars)
+    shingles = char_shingles(texts, ngram)
+    assert np.array_equal(sketches.signatures, hasher.signatures(shingles))
+    assert sketches.distinct is not None and sketches.prefix_signatures is not None
+    assert sketches.distinct.tolist() == np.minimum(shingles.sizes(), count_up_to).tolist()
+    prefixes = [key[:prefix_chars] for key in char_keys(texts)]
+    assert np.array_equal(sketches.prefix_signatures, hasher.signatures(char_shingles(prefixes, ngram)))
+
+
+def test_char_sketches_compute_only_what_is_asked() -> None:
+    sketches = MinHasher(num_perm=16).char_sketches(["a text", "another"], 3)
+    assert sketches.distinct is None and sketches.prefix_signatures is None
+    with pytest.raises(ValueError, match="must be >= 0"):
+        MinHasher(num_perm=16).char_sketches(["a"], 3, count_up_to=-1)

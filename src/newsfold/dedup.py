@@ -14,6 +14,8 @@ from newsfold.minhash import (
     EncodedTexts,
     MinHasher,
     Shingles,
+    band_keys,
+    bucket_pairs,
     candidate_pairs,
     char_keys,
     char_shingles,
@@ -38,7 +40,8 @@ from newsfold.unionfind import connected_groups
 # Pairs per block of the alignment check: a block's line keys, windows and their shingles are a
 # transient ~4x copy of its texts (0.6 GB for all the pairs of 10^5 synthetic articles at once).
 _ALIGN_BLOCK = 4096
-# Texts per block of sketch_texts: ~130 MB of shingle sets at a time for 4 KB articles.
+# Texts per block of sketch_texts and confirm_candidates: ~130 MB of shingle sets at a time for
+# 4 KB articles (sketch_texts builds sets for word shingles only).
 _SKETCH_BLOCK = 8192
 
 
@@ -103,40 +106,51 @@ def find_candidates(
     return representatives[pairs]  # representatives are ascending, so i < j still holds
 
 
-def prefix_keys(texts: Sequence[str], config: DedupConfig) -> list[str]:
-    """The first config.prefix_chars characters of each text's key (see minhash.char_shingles)."""
-    # Keys are never longer than their text, and rarely under half of it.
-    width = config.prefix_chars
-    return [key[:width] for key in char_keys([t[: 2 * width] for t in texts])]
+def prefix_band_keys(
+    texts: Sequence[str], config: DedupConfig, minhash: MinHashConfig
+) -> npt.NDArray[np.uint64]:
+    """The index find_reprint_candidates searches: LSH band keys (at config.prefix_threshold) of
+    the signatures of each text's first config.prefix_chars key characters (see
+    minhash.char_keys), a block of texts at a time."""
+    hasher = MinHasher(num_perm=minhash.num_perm, seed=minhash.seed)
+    bands, rows = lsh_params(config.prefix_threshold, minhash.num_perm)
+    keys = [np.zeros((0, bands), dtype=np.uint64)]
+    for lo in range(0, len(texts), _SKETCH_BLOCK):
+        block = texts[lo : lo + _SKETCH_BLOCK]
+        keys.append(band_keys(_prefix_signatures(hasher, block, config), bands, rows))
+    return np.concatenate(keys)
+
+
+def _prefix_signatures(
+    hasher: MinHasher, texts: Sequence[str] | EncodedTexts, config: DedupConfig
+) -> npt.NDArray[np.uint32]:
+    if config.shingles == "char":  # the same signatures, without building the keys or shingle sets
+        sketches = hasher.char_sketches(texts, config.char_ngram, prefix_chars=config.prefix_chars)
+        assert sketches.prefix_signatures is not None
+        return sketches.prefix_signatures
+    keys = [key[: config.prefix_chars] for key in char_keys(texts)]
+    return hasher.signatures(shingle_texts(keys, config))
 
 
 def find_reprint_candidates(
-    texts: Sequence[str], representatives: npt.NDArray[np.int64], config: DedupConfig, minhash: MinHashConfig
+    prefix_bands: npt.NDArray[np.uint64], representatives: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
-    """LSH candidate pairs among the representatives whose beginnings are alike (config.prefix_chars
-    characters at Jaccard config.prefix_threshold): truncated reprints and their originals."""
-    keys = prefix_keys([texts[i] for i in representatives.tolist()], config)
-    hasher = MinHasher(num_perm=minhash.num_perm, seed=minhash.seed)
-    if config.shingles == "char":  # the same signatures, without building the shingle sets
-        signatures = hasher.char_signatures(keys, config.char_ngram)
-    else:
-        signatures = hasher.signatures(shingle_texts(keys, config))
-    bands, rows = lsh_params(config.prefix_threshold, minhash.num_perm)
-    return representatives[candidate_pairs(signatures, bands, rows)]
+    """LSH candidate pairs among the representatives whose beginnings are alike: truncated
+    reprints and their originals (`prefix_bands`: prefix_band_keys of all texts)."""
+    return representatives[bucket_pairs(prefix_bands[representatives])]
 
 
 def find_all_candidates(
-    texts: Sequence[str],
     signatures: npt.NDArray[np.uint32],
+    prefix_bands: npt.NDArray[np.uint64],
     representatives: npt.NDArray[np.int64],
     config: DedupConfig,
-    minhash: MinHashConfig,
 ) -> npt.NDArray[np.int64]:
     """Candidates from the whole-text and the prefix LSH indexes, unique, i < j."""
     pairs = np.concatenate(
         [
             find_candidates(signatures, representatives, lsh_threshold(config)),
-            find_reprint_candidates(texts, representatives, config, minhash),
+            find_reprint_candidates(prefix_bands, representatives),
         ]
     )
     return unique_rows(pairs)[0] if len(pairs) else pairs.reshape(0, 2)
@@ -203,30 +217,55 @@ def _bounded_intersections(hashes, offsets, pairs, need, out):  # pragma: no cov
 
 @dataclasses.dataclass(frozen=True)
 class Sketches:
-    """What dedup keeps of every text: fingerprint, number of shingles, MinHash signature."""
+    """What dedup keeps of every text: fingerprint, number of shingles, MinHash signature, and
+    the band keys of its beginning."""
 
     text_hashes: npt.NDArray[np.uint64]  # (n, 2) minhash.text_fingerprints
-    sizes: npt.NDArray[np.int64]  # (n,) distinct shingles
+    # (n,) distinct shingles, counted up to config.min_containment_shingles: all that
+    # exact_copy_keys asks of them (is a text short?).
+    sizes: npt.NDArray[np.int64]
     signatures: npt.NDArray[np.uint32]  # (n, num_perm)
+    prefix_bands: npt.NDArray[np.uint64]  # (n, bands) prefix_band_keys
 
 
 def sketch_texts(texts: Sequence[str], config: DedupConfig, minhash: MinHashConfig) -> Sketches:
-    """Fingerprints, shingle counts and signatures of texts, in blocks of _SKETCH_BLOCK texts.
+    """Fingerprints, shingle counts, signatures and prefix band keys of texts, in blocks of
+    _SKETCH_BLOCK texts.
 
-    A block's encoding and shingle sets are dropped once it is signed: only the texts of
-    candidate pairs need their sets again (confirm_candidates), so the stage never holds the
-    shingles of the whole corpus (1.4 GB of character 7-grams for 10^5 articles).
+    Character shingles are neither stored nor sorted: signature, count and prefix signature
+    come from one pass (MinHasher.char_sketches; sorting every text's shingles cost twice the
+    signatures). Only the texts of candidate pairs need their sets (confirm_candidates), so the
+    stage never holds the shingles of the whole corpus (1.4 GB of character 7-grams for 10^5
+    articles).
     """
     hasher = MinHasher(num_perm=minhash.num_perm, seed=minhash.seed)
+    bands, rows = lsh_params(config.prefix_threshold, minhash.num_perm)
     hashes, sizes, signatures = [np.zeros((0, 2), np.uint64)], [np.zeros(0, np.int64)], []
     signatures.append(np.zeros((0, minhash.num_perm), np.uint32))
+    prefix_bands = [np.zeros((0, bands), np.uint64)]
     for lo in range(0, len(texts), _SKETCH_BLOCK):
         encoded = encode_texts(texts[lo : lo + _SKETCH_BLOCK])
-        shingles = shingle_texts(encoded, config)
         hashes.append(text_fingerprints(encoded))
-        sizes.append(shingles.sizes())
-        signatures.append(hasher.signatures(shingles))
-    return Sketches(np.concatenate(hashes), np.concatenate(sizes), np.concatenate(signatures))
+        if config.shingles == "char":
+            sketches = hasher.char_sketches(
+                encoded, config.char_ngram, config.min_containment_shingles, config.prefix_chars
+            )
+            assert sketches.distinct is not None and sketches.prefix_signatures is not None
+            sizes.append(sketches.distinct)
+            signatures.append(sketches.signatures)
+            prefix = sketches.prefix_signatures
+        else:
+            shingles = shingle_texts(encoded, config)
+            sizes.append(shingles.sizes())
+            signatures.append(hasher.signatures(shingles))
+            prefix = _prefix_signatures(hasher, encoded, config)
+        prefix_bands.append(band_keys(prefix, bands, rows))
+    return Sketches(
+        text_hashes=np.concatenate(hashes),
+        sizes=np.concatenate(sizes),
+        signatures=np.concatenate(signatures),
+        prefix_bands=np.concatenate(prefix_bands),
+    )
 
 
 def confirm_candidates(
@@ -664,7 +703,7 @@ def find_duplicates(
     sketches = sketch_texts(texts, config, minhash)
     representative = group_exact_copies(exact_copy_keys(sketches.text_hashes, titles, sketches.sizes, config))
     representatives = np.flatnonzero(representative == np.arange(n))
-    candidates = find_all_candidates(texts, sketches.signatures, representatives, config, minhash)
+    candidates = find_all_candidates(sketches.signatures, sketches.prefix_bands, representatives, config)
     pairs = confirm_candidates(texts, titles, candidates, config)
 
     copies = np.flatnonzero(representative != np.arange(n))

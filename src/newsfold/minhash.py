@@ -42,6 +42,7 @@ _THREADS = min(2, os.cpu_count() or 1)
 _T = TypeVar("_T")
 _MIN_PARALLEL_WORK = 1_000_000
 _EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's initial hash value: the signature of an empty set
+_FREE_SLOT = np.uint64(1 << 32)  # an empty slot of _distinct_up_to's set (no 32-bit hash equals it)
 # Token hash: FNV-1a 64 over the code points, then fmix64. Shingle hash: a Horner chain over the
 # token hashes (or code points) with a golden-ratio multiplier, seeded with the n-gram width,
 # then fmix64, top 32 bits. These define persisted signatures: tests pin them to a pure-Python
@@ -445,13 +446,55 @@ def _char_shingle_kernel(data, starts, ends, table, n_chars, ngram, out, out_off
         out_offsets[d + 1] = out_offsets[d] + kept
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _distinct_up_to(hashes, n, cap, table):
+    """The number of distinct values among hashes[:n], counted up to `cap` (then it stops).
+
+    An open-addressing set of len(table) >= 2 * cap slots (a power of two), cleared first; a
+    typical article's first `cap` shingles are all distinct, so this reads ~cap of them.
+    """
+    table[:] = _FREE_SLOT
+    mask = np.uint64(table.size - 1)
+    found = 0
+    for s in range(n):
+        v = np.uint64(hashes[s])
+        slot = (v * _PRIME_2) >> np.uint64(40) & mask
+        while table[slot] != _FREE_SLOT and table[slot] != v:
+            slot = (slot + np.uint64(1)) & mask
+        if table[slot] == _FREE_SLOT:
+            table[slot] = v
+            found += 1
+            if found >= cap:
+                break
+    return found
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _signature_row(mixed, n, a, b, out, d):
+    """out[d] = the affine32 signature of the fmix32-mixed shingle hashes mixed[:n]."""
+    for k in range(a.size):
+        a_k, b_k = a[k], b[k]
+        low = _EMPTY
+        for s in range(n):
+            low = min(low, np.uint32(a_k * mixed[s] + b_k))
+        out[d, k] = low
+
+
 @njit(cache=True, nogil=True)
-def _char_signature_kernel(data, starts, ends, table, n_chars, ngram, a, b, out):
+def _char_signature_kernel(
+    data, starts, ends, table, n_chars, ngram, a, b, out, cap, distinct, slots, prefix, prefix_out
+):  # pragma: no cover - compiled
     """`_char_shingle_kernel` then `_signature_kernel`, fused: a signature is a minimum, which
     repeated shingles do not change, so the shingles are neither sorted nor deduplicated nor
-    stored (shared text signs ~10^6 lines of ~300 characters per 10^5 articles)."""
+    stored (shared text signs ~10^6 lines of ~300 characters per 10^5 articles).
+
+    With cap > 0, distinct[d] is doc d's number of distinct shingles counted up to cap
+    (_distinct_up_to, in the set `slots`). With prefix > 0, prefix_out[d] is the signature of
+    the key of the first `prefix` characters of its key: the n-grams of a prefix are the first
+    ones of the key, so only the minimum is taken again (the prefix's one shingle when it is
+    shorter than an n-gram).
+    """
     n_docs = starts.size
-    num_perm = a.size
     size = max(n_chars.max(), 1) if n_docs else 1
     units = np.empty(size, dtype=np.uint64)
     wide = np.empty(size, dtype=np.uint64)
@@ -459,14 +502,23 @@ def _char_signature_kernel(data, starts, ends, table, n_chars, ngram, a, b, out)
     for d in range(n_docs):
         n = _key_units(data, starts[d], ends[d], table, units)
         n_out = _ngram_hash_values(units, n, ngram, hashes, wide)
+        if cap > 0:
+            distinct[d] = _distinct_up_to(hashes, n_out, cap, slots)
         for s in range(n_out):
             hashes[s] = _fmix32(hashes[s])
-        for k in range(num_perm):
-            a_k, b_k = a[k], b[k]
-            low = _EMPTY
-            for s in range(n_out):
-                low = min(low, np.uint32(a_k * hashes[s] + b_k))
-            out[d, k] = low
+        _signature_row(hashes, n_out, a, b, out, d)
+        if prefix > 0:
+            # The prefix is a key too: one cut after a space loses it, as a key has none at its end.
+            m = prefix - 1 if n > prefix and units[prefix - 1] == 32 else min(n, prefix)
+            if m == n:
+                prefix_out[d] = out[d]
+            elif m >= ngram:
+                _signature_row(hashes, m - ngram + 1, a, b, prefix_out, d)
+            else:
+                short = np.empty(1, dtype=np.uint32)
+                _ngram_hash_values(units, m, ngram, short, wide)
+                short[0] = _fmix32(short[0])
+                _signature_row(short, 1, a, b, prefix_out, d)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -557,7 +609,6 @@ def _signature_kernel(hashes, offsets, a, b, out):
     (vpmulld/vpaddd/vpminud); with permutations innermost instead, the signature row is loaded
     and stored for every shingle and the kernel runs ~1.7x slower.
     """
-    num_perm = a.size
     n_max = 1
     for d in range(offsets.size - 1):
         n_max = max(n_max, offsets[d + 1] - offsets[d])
@@ -566,12 +617,7 @@ def _signature_kernel(hashes, offsets, a, b, out):
         start, n = offsets[d], offsets[d + 1] - offsets[d]
         for s in range(n):
             mixed[s] = _fmix32(hashes[start + s])
-        for k in range(num_perm):
-            a_k, b_k = a[k], b[k]
-            low = _EMPTY
-            for s in range(n):
-                low = min(low, np.uint32(a_k * mixed[s] + b_k))
-            out[d, k] = low
+        _signature_row(mixed, n, a, b, out, d)
 
 
 @njit(cache=True, nogil=True)
@@ -928,6 +974,15 @@ def line_spans(texts: Sequence[str]) -> Lines:
 # ---- signatures ------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class CharSketches:
+    """What MinHasher.char_sketches computes in one pass over the texts."""
+
+    signatures: npt.NDArray[np.uint32]  # (n, num_perm)
+    distinct: npt.NDArray[np.int64] | None  # (n,) distinct shingles, up to count_up_to
+    prefix_signatures: npt.NDArray[np.uint32] | None  # (n, num_perm), of the keys' prefixes
+
+
 class MinHasher:
     """MinHash signatures for many shingle sets at once, equal to datasketch's for the same seed.
 
@@ -961,20 +1016,41 @@ class MinHasher:
 
     def char_signatures(self, texts: _Texts, ngram: int) -> npt.NDArray[np.uint32]:
         """``signatures(char_shingles(texts, ngram))`` in one pass that keeps no shingle set."""
+        return self.char_sketches(texts, ngram).signatures
+
+    def char_sketches(
+        self, texts: _Texts, ngram: int, count_up_to: int = 0, prefix_chars: int = 0
+    ) -> CharSketches:
+        """`char_signatures`, and in the same pass (without building the shingle sets):
+
+        - with count_up_to > 0, each text's number of distinct shingles counted up to it
+          (``min(char_shingles(texts, ngram).sizes(), count_up_to)``);
+        - with prefix_chars > 0, the signatures of the first prefix_chars characters of each
+          text's key (``char_signatures([k[:prefix_chars] for k in char_keys(texts)], ngram)``,
+          which shingles the key of each prefix: one cut after a space is without it).
+        """
         _check_ngram(ngram)
+        if count_up_to < 0 or prefix_chars < 0:
+            raise ValueError(f"count_up_to and prefix_chars must be >= 0, got {count_up_to}, {prefix_chars}")
         spans = _as_spans(texts)
         table = _char_table()
         counts = _key_char_counts(spans, table)
-        out = np.empty((len(spans), self.num_perm), dtype=np.uint32)
+        n = len(spans)
+        out = np.empty((n, self.num_perm), dtype=np.uint32)
+        distinct = np.zeros(n, dtype=np.int64)
+        prefix_out = np.empty((n if prefix_chars else 0, self.num_perm), dtype=np.uint32)
+        slots = 1 << max(1, (2 * count_up_to - 1).bit_length())  # a power of two >= 2 * count_up_to
+        work_per_doc = counts + np.minimum(counts, prefix_chars)
 
         def work(lo: int, hi: int) -> None:
             _char_signature_kernel(
                 spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, counts[lo:hi], ngram,
-                self._a, self._b, out[lo:hi],
+                self._a, self._b, out[lo:hi], count_up_to, distinct[lo:hi], np.empty(slots, np.uint64),
+                prefix_chars, prefix_out[lo:hi] if prefix_chars else prefix_out,
             )  # fmt: skip
 
-        in_threads(work, thread_parts(counts * self.num_perm))
-        return out
+        in_threads(work, thread_parts(work_per_doc * self.num_perm))
+        return CharSketches(out, distinct if count_up_to else None, prefix_out if prefix_chars else None)
 
     def to_minhash(self, signature: npt.NDArray[np.uint32]) -> LeanMinHash:
         """One signature as a datasketch LeanMinHash (e.g. to query a MinHashLSH index)."""

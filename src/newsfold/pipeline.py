@@ -39,6 +39,7 @@ from newsfold.dedup import (
     find_all_candidates,
     find_duplicates,
     group_exact_copies,
+    prefix_band_keys,
     shingle_texts,
 )
 from newsfold.minhash import MinHasher, encode_texts, text_fingerprints
@@ -506,7 +507,10 @@ def _fold_duplicates(
     exact = np.stack([representative[copies], copies], axis=1)
     exact = exact[is_new[exact[:, 0]] | is_new[exact[:, 1]]]
     candidates = find_all_candidates(
-        cleaned, signatures, np.flatnonzero(representative == np.arange(n)), config.dedup, config.minhash
+        signatures,
+        prefix_band_keys(cleaned, config.dedup, config.minhash),
+        np.flatnonzero(representative == np.arange(n)),
+        config.dedup,
     )
     candidates = candidates[is_new[candidates[:, 0]] | is_new[candidates[:, 1]]]
     pairs = confirm_pairs(cleaned, titles, shingles, candidates, config.dedup)
