@@ -22,7 +22,16 @@ import scipy.sparse as sp
 from numba import njit
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 
-from newsfold.minhash import _WORD, EncodedTexts, _char_table, _fmix64, _next_char, encode_texts
+from newsfold.minhash import (
+    _WORD,
+    EncodedTexts,
+    _char_table,
+    _fmix64,
+    _next_char,
+    encode_texts,
+    in_threads,
+    thread_parts,
+)
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -408,7 +417,12 @@ def count_terms(
     encoded = encode_texts(texts)
     n_docs = len(encoded)
     table = _char_table()
-    counts = _count_tokens(encoded.data, encoded.offsets, table)
+    counts = np.empty(n_docs, dtype=np.int64)
+
+    def count(lo: int, hi: int) -> None:
+        counts[lo:hi] = _count_tokens(encoded.data, encoded.offsets[lo : hi + 1], table)
+
+    in_threads(count, thread_parts(np.diff(encoded.offsets)))
     starts = np.zeros(n_docs, dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     ends = starts.copy()
