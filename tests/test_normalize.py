@@ -79,6 +79,19 @@ def test_decode_bytes_rejects_binary(data: bytes) -> None:
         decode_bytes(data)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab é€\n\t\x01\x08\x0e\x1b\x7f\ufeff"), min_size=1, max_size=300))
+def test_decode_bytes_counts_control_characters_as_the_regex_does(text: str) -> None:
+    # UTF-8 input is checked on its bytes; the rule is that of the decoded characters.
+    decoded = text.removeprefix("\ufeff")  # a leading BOM is not text
+    n_controls = len(re.findall("[\x00-\x08\x0e-\x1f\x7f]", decoded))
+    if n_controls > 0.01 * len(decoded):
+        with pytest.raises(ValueError, match=rf"binary content \({n_controls} controls in {len(decoded)}\)"):
+            decode_bytes(text.encode("utf-8"))
+    else:
+        assert decode_bytes(text.encode("utf-8")) == decoded
+
+
 def test_decode_bytes_rejects_random_bytes() -> None:
     data = os.urandom(4096).replace(b"\x00", b"\x01")
     with pytest.raises(ValueError, match=r"binary content|undecodable"):
