@@ -17,6 +17,24 @@ def test_unique_rows_is_numpy_unique_over_rows(pairs: list[tuple[int, int]]) -> 
     assert np.array_equal(inverse, expected_inverse.ravel())
 
 
+_LARGE = st.sampled_from([0, 7, 2**40, 2**62, 2**64 - 1])
+
+
+@given(st.lists(st.tuples(_LARGE, st.sampled_from([0, 1, 2**33, 2**64 - 2])), max_size=40))
+def test_unique_rows_of_large_values_in_every_sort_path(pairs: list[tuple[int, int]]) -> None:
+    # Small values sort as one key; large ones by the first column, or by both when rows tie
+    # on it: all must give numpy's rows, first occurrences and inverse.
+    rows = np.array(pairs, dtype=np.uint64).reshape(-1, 2)
+    for candidate in (rows, rows % np.uint64(1000)):
+        distinct, first, inverse = unique_rows(candidate)
+        expected, expected_first, expected_inverse = np.unique(
+            candidate, axis=0, return_index=True, return_inverse=True
+        )
+        assert np.array_equal(distinct, expected)
+        assert np.array_equal(first, expected_first)
+        assert np.array_equal(inverse, expected_inverse.ravel())
+
+
 def test_unique_rows_of_unsigned_fingerprints() -> None:
     rows = np.array([[2**63 + 5, 1], [3, 2**64 - 1], [2**63 + 5, 1], [3, 0]], dtype=np.uint64)
     distinct, first, inverse = unique_rows(rows)

@@ -12,8 +12,8 @@ def unique_rows(
     rows: npt.NDArray[_Scalar],
 ) -> tuple[npt.NDArray[_Scalar], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """The distinct rows of an (n, 2) array in lexicographic order, as ``np.unique(rows, axis=0,
-    return_index=True, return_inverse=True)`` gives them, by one lexsort of the two columns
-    (np.unique sorts rows as structured records: ~5x slower on a million pairs).
+    return_index=True, return_inverse=True)`` gives them, by one stable sort (np.unique sorts
+    rows as structured records: ~5x slower on a million pairs; see _row_order).
 
     Returns:
         (distinct rows, index of each one's first occurrence, each row's position in distinct).
@@ -23,13 +23,31 @@ def unique_rows(
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return rows, empty, empty
-    order = np.lexsort((rows[:, 1], rows[:, 0]))  # stable: equal rows keep their index order
+    order = _row_order(rows)  # stable: equal rows keep their index order
     ordered = rows[order]
     is_first = np.ones(n, dtype=bool)
     is_first[1:] = (ordered[1:, 0] != ordered[:-1, 0]) | (ordered[1:, 1] != ordered[:-1, 1])
     inverse = np.empty(n, dtype=np.int64)
     inverse[order] = np.cumsum(is_first) - 1
     return ordered[is_first], order[is_first].astype(np.int64), inverse
+
+
+def _row_order(rows: npt.NDArray[_Scalar]) -> npt.NDArray[np.intp]:
+    """The stable lexicographic order of (n, 2) rows, by one argsort where it can (a third of
+    np.lexsort's time on a million rows): small non-negative integers as one int64 key, else the
+    first column alone when no two rows tie on it with different second values (pairs of 64-bit
+    hashes); lexsort otherwise."""
+    first, second = rows[:, 0], rows[:, 1]
+    if np.issubdtype(rows.dtype, np.integer) and int(first.min()) >= 0 and int(second.min()) >= 0:
+        span = int(second.max()) + 1
+        if int(first.max()) * span + span - 1 < 2**63:
+            return np.argsort(first.astype(np.int64) * span + second.astype(np.int64), kind="stable")
+    order = np.argsort(first, kind="stable")
+    ordered_first, ordered_second = first[order], second[order]
+    ties = ordered_first[1:] == ordered_first[:-1]
+    if not np.any(ties & (ordered_second[1:] != ordered_second[:-1])):
+        return order
+    return np.lexsort((second, first))
 
 
 def unique(values: npt.NDArray[_Scalar]) -> npt.NDArray[_Scalar]:

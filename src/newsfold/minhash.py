@@ -952,13 +952,26 @@ def line_spans(texts: Sequence[str]) -> Lines:
     string per line (a 10^5-article corpus has ~10^6 lines). The spans index the buffer of
     `encode_texts(texts)`, so `char_shingles` and `key_fingerprints` take lines as they are."""
     encoded = encode_texts(texts)
-    counts = _count_lines(encoded.data, encoded.offsets)
+    parts = thread_parts(np.diff(encoded.offsets))  # both passes: ranges of docs in threads
+    counts = np.empty(len(encoded), dtype=np.int64)
+
+    def count(lo: int, hi: int) -> None:
+        counts[lo:hi] = _count_lines(encoded.data, encoded.offsets[lo : hi + 1])
+
+    in_threads(count, parts)
     doc_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=doc_offsets[1:])
     n = int(doc_offsets[-1])
     byte_start, byte_end = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     char_start, char_end = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    _line_kernel(encoded.data, encoded.offsets, doc_offsets, byte_start, byte_end, char_start, char_end)
+
+    def cut(lo: int, hi: int) -> None:
+        _line_kernel(
+            encoded.data, encoded.offsets[lo : hi + 1], doc_offsets[lo : hi + 1],
+            byte_start, byte_end, char_start, char_end,
+        )  # fmt: skip
+
+    in_threads(cut, parts)
     # "İ" lower-cases to two characters, and encode_texts lower-cases a text containing it: its
     # character offsets come from the text itself (lower() adds and removes no "\n").
     for d, text in enumerate(texts):
@@ -1163,13 +1176,28 @@ def bucket_pairs(keys: npt.NDArray[np.uint64], max_bucket: int = 1000) -> npt.ND
         raise ValueError(f"max_bucket must be >= 2, got {max_bucket}")
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    # A band at a time: the temporaries are a band's (n slots), not all bands' (n x bands: 4 GB
-    # for the 10^7 distinct lines of 10^6 articles); pairs met in several bands are merged last.
+    # A band at a time in each thread: the temporaries are a band's (n slots), not all bands'
+    # (n x bands: 4 GB for the 10^7 distinct lines of 10^6 articles); pairs met in several
+    # bands are merged last.
     codes = [np.zeros(0, dtype=np.int64)]
-    for band in range(keys.shape[1]):
-        codes.append(_band_pair_codes(np.ascontiguousarray(keys[:, band]), max_bucket))
+    codes += _per_band(keys, lambda column: _band_pair_codes(column, max_bucket))
     merged = unique(np.concatenate(codes))
     return np.stack([merged // n, merged % n], axis=1)
+
+
+def _per_band(keys: npt.NDArray[np.uint64], work: Callable[[npt.NDArray[np.uint64]], _T]) -> list[_T]:
+    """work(column of band b) for every band b in order, bands in threads (numpy's sorts release
+    the GIL); each thread copies out the column it works on, so a band's temporaries are alive
+    per thread, not all bands' at once."""
+    bands = range(keys.shape[1])
+
+    def one(band: int) -> _T:
+        return work(np.ascontiguousarray(keys[:, band]))
+
+    if _THREADS == 1 or keys.shape[0] * keys.shape[1] < _MIN_PARALLEL_WORK:
+        return [one(band) for band in bands]
+    with ThreadPoolExecutor(_THREADS) as pool:
+        return list(pool.map(one, bands))
 
 
 def _band_pair_codes(column: npt.NDArray[np.uint64], max_bucket: int) -> npt.NDArray[np.int64]:
@@ -1219,8 +1247,7 @@ def verified_bucket_groups(
     n = keys.shape[0]
     if max_bucket < 2:
         raise ValueError(f"max_bucket must be >= 2, got {max_bucket}")
-    buckets = [_band_buckets(np.ascontiguousarray(keys[:, band])) for band in range(keys.shape[1])]
-    buckets = [b for b in buckets if b[0].size]
+    buckets = [b for b in _per_band(keys, _band_buckets) if b[0].size]
     if not buckets:
         return np.arange(n, dtype=np.int64)
     involved = unique(np.concatenate([members for members, _, _ in buckets]))

@@ -1,6 +1,6 @@
 """Story-event clustering: sparse TF-IDF, a time-windowed kNN graph, centroid agglomeration."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -188,8 +188,8 @@ class StoryClusterer:
             )
         except ValueError:  # no document has a usable term: every article is its own story
             return sp.csr_matrix((n, 0)), np.array([], dtype=str)
-        x = normalize(_top_terms_per_row(x, self.max_terms))
-        return x.tocsr(), vocabulary
+        top = _row_blocks(x, lambda lo, hi: normalize(_top_terms_per_row(x[lo:hi], self.max_terms)))
+        return top, vocabulary
 
 
 def cluster_stories(
@@ -276,14 +276,20 @@ def _expand(x: sp.csr_matrix, weights: sp.csr_matrix, expansion: float, max_term
     articles, ~1 GB with the temporaries); every step is row-wise, so blocks give the same rows.
     """
 
-    def expand(start: int) -> sp.csr_matrix:
-        stop = min(start + _EXPAND_ROWS, x.shape[0])
+    def expand(start: int, stop: int) -> sp.csr_matrix:
         block = x[start:stop] + expansion * (weights[start:stop] @ x)
         return normalize(_top_terms_per_row(block, max_terms))
 
-    # scipy's sparse kernels release the GIL: blocks run in two threads.
+    return _row_blocks(x, expand)
+
+
+def _row_blocks(x: sp.csr_matrix, work: Callable[[int, int], sp.csr_matrix]) -> sp.csr_matrix:
+    """work(start, stop) for blocks of _EXPAND_ROWS rows of x, stacked: for row-wise steps, the
+    rows the whole matrix would give. scipy's sparse kernels (and ours) release the GIL: blocks
+    run in two threads."""
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        blocks = list(pool.map(expand, range(0, x.shape[0], _EXPAND_ROWS)))
+        starts = range(0, x.shape[0], _EXPAND_ROWS)
+        blocks = list(pool.map(lambda lo: work(lo, min(lo + _EXPAND_ROWS, x.shape[0])), starts))
     return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix(x.shape)
 
 
