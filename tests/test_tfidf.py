@@ -100,3 +100,24 @@ def test_equals_scikit_learn_on_any_text(texts):
     assert terms.tolist() == expected[1].tolist()
     np.testing.assert_array_equal(got.indices, expected[0].indices)
     np.testing.assert_array_equal(got.data, expected[0].data)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+@pytest.mark.parametrize("kwargs", [{}, {"min_df": 2}, {"dtype": np.float32}])
+def test_rows_without_vocabulary_are_the_vectors_with_columns_renumbered(monkeypatch, threads, kwargs):
+    if threads:
+        monkeypatch.setattr(tfidf, "_MIN_THREAD_TOKENS", 0)
+        monkeypatch.setattr(tfidf, "thread_parts", lambda w: [(0, len(w) // 2), (len(w) // 2, len(w))])
+    rng = np.random.default_rng(2)
+    words = [f"w{i:04d}" for i in range(3_000)]
+    texts = TEXTS + [" ".join(rng.choice(words, 80)) for _ in range(60)]
+    full, terms = tfidf_vectors(texts, **kwargs)
+    rows = tfidf.tfidf_rows(texts, **kwargs)
+    assert rows.shape == full.shape and rows.dtype == full.dtype
+    np.testing.assert_array_equal(rows.indptr, full.indptr)
+    np.testing.assert_array_equal(rows.data, full.data)  # same values in the same storage order
+    # One renumbering of the columns maps every entry: column c of the rows is term column[c].
+    column = np.full(rows.shape[1], -1)
+    column[rows.indices] = full.indices
+    np.testing.assert_array_equal(column[rows.indices], full.indices)
+    assert sorted(column.tolist()) == list(range(len(terms)))

@@ -34,7 +34,7 @@ from newsfold.minhash import (
     verified_bucket_groups,
 )
 from newsfold.normalize import collapse_blank_lines
-from newsfold.tfidf import tfidf_vectors
+from newsfold.tfidf import tfidf_rows
 
 # Lines that announce themselves as site furniture. Matching one makes a shared segment
 # boilerplate whatever its articles are about: a copyright notice or a newsletter plug is
@@ -197,9 +197,10 @@ def _relatedness(
     """
     articles = unique(member_article)
     try:
-        # Equal to TfidfVectorizer(lowercase=True, stop_words="english", sublinear_tf=True,
-        # min_df=1, dtype=float32), ~10x faster (tokenised in compiled code).
-        x, _ = tfidf_vectors(texts, min_df=1, dtype=np.float32)
+        # The rows of TfidfVectorizer(lowercase=True, stop_words="english", sublinear_tf=True,
+        # min_df=1, dtype=float32), ~10x faster (tokenised in compiled code; the columns
+        # unnamed and in another order, which the sums of rows below do not see).
+        x = tfidf_rows(texts, min_df=1, dtype=np.float32)
     except ValueError:  # every text was stop words or empty
         return np.zeros(n_groups)
     row_of_article = np.searchsorted(articles, member_article)

@@ -150,6 +150,18 @@ def _document_frequency(terms, starts, ends, n_terms):  # pragma: no cover - com
     return df
 
 
+def _document_frequencies(
+    terms: npt.NDArray[np.int32], starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], n_terms: int
+) -> npt.NDArray[np.int64]:
+    """Docs containing each term: _document_frequency over ranges of docs in threads, summed."""
+
+    def work(lo: int, hi: int) -> npt.NDArray[np.int64]:
+        return _document_frequency(terms, starts[lo:hi], ends[lo:hi], n_terms)
+
+    parts = in_threads(work, thread_parts(ends - starts))
+    return parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
+
+
 @njit(cache=True, nogil=True)
 def _count_rows(terms, starts, ends, column, indptr, indices, counts):  # pragma: no cover - compiled
     """CSR of term counts of each doc's kept terms (column >= 0).
@@ -414,6 +426,17 @@ def count_terms(
         ValueError: no term at all (only stop words), or none left after pruning, with
             scikit-learn's messages.
     """
+    x, vocabulary = _count_terms(texts, min_df, max_df, dtype, vocabulary=True)
+    assert vocabulary is not None
+    return x, vocabulary
+
+
+def _count_terms(
+    texts: list[str] | EncodedTexts, min_df: int, max_df: int | float, dtype: type, vocabulary: bool
+) -> tuple[sp.csr_matrix, npt.NDArray[np.str_] | None]:
+    """count_terms; with vocabulary=False the terms are neither turned into strings nor sorted:
+    the columns are in order of first occurrence (a permutation of CountVectorizer's) and the
+    vocabulary is None."""
     encoded = encode_texts(texts)
     n_docs = len(encoded)
     table = _char_table()
@@ -430,7 +453,7 @@ def count_terms(
     n_terms, term_start, term_end = _tokenize_in_threads(encoded, table, counts, terms, starts, ends)
     if n_terms == 0:
         raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-    df = _document_frequency(terms, starts, ends, n_terms)
+    df = _document_frequencies(terms, starts, ends, n_terms)
     max_count = max_df if isinstance(max_df, int) else max_df * n_docs
     if max_count < min_df:
         raise ValueError("max_df corresponds to < documents than min_df")
@@ -438,8 +461,11 @@ def count_terms(
     if not keep.any():
         raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
     kept = np.flatnonzero(keep)
-    words = _term_strings(encoded.data, term_start[kept], term_end[kept])
-    order = sorted(range(len(words)), key=words.__getitem__)
+    if vocabulary:
+        words = _term_strings(encoded.data, term_start[kept], term_end[kept])
+        order = sorted(range(len(words)), key=words.__getitem__)
+    else:
+        order = list(range(len(kept)))
     column = np.full(n_terms, -1, dtype=np.int64)
     column[kept[order]] = np.arange(len(order))
     indptr, indices, values_out = _rows_in_threads(terms, starts, ends, column)
@@ -448,8 +474,7 @@ def count_terms(
         (values_out.astype(dtype), indices.astype(index_dtype), indptr.astype(index_dtype)),
         shape=(n_docs, len(order)),
     )
-    vocabulary = np.array([words[i] for i in order], dtype=str)
-    return x, vocabulary
+    return x, np.array([words[i] for i in order], dtype=str) if vocabulary else None
 
 
 def tfidf_vectors(
@@ -464,8 +489,26 @@ def tfidf_vectors(
     Raises:
         ValueError: as TfidfVectorizer: no term, or none left after pruning.
     """
-    # Built in dtype directly: scipy's astype would sort the indices (see _count_rows).
     counts, vocabulary = count_terms(texts, min_df=min_df, max_df=max_df, dtype=dtype)
+    return _tfidf(counts), vocabulary
+
+
+def tfidf_rows(
+    texts: list[str] | EncodedTexts, min_df: int = 1, max_df: int | float = 1.0, dtype: type = np.float64
+) -> sp.csr_matrix:
+    """The rows of tfidf_vectors without the vocabulary: its columns in order of first
+    occurrence, not alphabetical, so no term is turned into a string or sorted. A row's values
+    in their storage order are those of tfidf_vectors (stored by first occurrence either way,
+    see _count_rows): norms, dot products and sums of rows are the same to the bit.
+
+    Raises:
+        ValueError: as tfidf_vectors.
+    """
+    return _tfidf(_count_terms(texts, min_df, max_df, dtype, vocabulary=False)[0])
+
+
+def _tfidf(counts: sp.csr_matrix) -> sp.csr_matrix:
+    # The counts are built in their dtype: scipy's astype would sort the indices (see _count_rows).
     transformer = TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True)
     transformer.fit(counts)
-    return sp.csr_matrix(transformer.transform(counts, copy=False)), vocabulary
+    return sp.csr_matrix(transformer.transform(counts, copy=False))
