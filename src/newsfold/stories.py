@@ -424,62 +424,79 @@ def _agglomerate(
 
     pair_a, pair_b, pair_sim = similar_pairs(np.arange(n))
     rounds = 0
-    while len(pair_a):
-        src = np.concatenate([pair_a, pair_b])
-        dst = np.concatenate([pair_b, pair_a])
-        order = np.lexsort((dst, -np.concatenate([pair_sim, pair_sim]), src))
-        src, dst = src[order], dst[order]
-        first = np.concatenate([[True], src[1:] != src[:-1]])
-        best = np.full(k, -1, dtype=np.int64)
-        best[src[first]] = dst[first]
-        has = np.flatnonzero(best >= 0)
-        in_pair = np.zeros(k, dtype=bool)
-        in_pair[has[best[best[has]] == has]] = True  # the best pair overall is always mutual
-        root = np.arange(k)
-        root[in_pair] = np.minimum(root[in_pair], best[in_pair])
-        followers = has[~in_pair[has] & in_pair[best[has]]]
-        root[followers] = root[best[followers]]
-        if len(followers):
-            # cosine of each follower with its group's mean leaving the follower out:
-            # |S - s·m|² = |S|² - 2·s·(m·S) + s²·|m|² for group sum S, follower mean m, size s
-            sums, group_of = store.group_sums(root, size)
-            group = group_of[root[followers]]
-            sums_sq = np.asarray(sums.multiply(sums).sum(axis=1)).ravel()[group]
-            s_f, sq_f = size[followers], sq[followers]
-            dot_full = store.dots_with(followers, sums, group)
-            rest_sq = np.maximum(sums_sq - 2 * s_f * dot_full + s_f**2 * sq_f, 1e-24)
-            sim = (dot_full - s_f * sq_f) / np.sqrt(np.maximum(sq_f * rest_sq, 1e-24))
-            rejected = followers[sim < threshold]
-            root[rejected] = rejected
-            # followers on both sides of their group in time may stretch it past the window
-            group_first, group_last = first_day.copy(), last_day.copy()
-            np.minimum.at(group_first, root, first_day)
-            np.maximum.at(group_last, root, last_day)
-            too_long = followers[group_last[root[followers]] - group_first[root[followers]] > window]
-            root[too_long] = too_long
-        sums, group_of = store.group_sums(root, size)
-        survivors = np.flatnonzero(group_of >= 0)
-        merged = np.flatnonzero(root != np.arange(k))
-        raw_sums, _ = raw_store.group_sums(root, size)
-        size = np.bincount(root, weights=size, minlength=k)
-        new_means = (sp.diags(1.0 / size[survivors]) @ sums[group_of[survivors]]).tocsr()
-        new_raw = (sp.diags(1.0 / size[survivors]) @ raw_sums[group_of[survivors]]).tocsr()
-        raw_store.replace(survivors, merged, new_raw)
-        raw_sq[survivors] = np.asarray(new_raw.multiply(new_raw).sum(axis=1)).ravel()
-        store.replace(survivors, merged, new_means)
-        sq[survivors] = np.asarray(new_means.multiply(new_means).sum(axis=1)).ravel()
-        np.minimum.at(first_day, root, first_day)
-        np.maximum.at(last_day, root, last_day)
-        labels = root[labels]
-        changed = np.zeros(k, dtype=bool)
-        changed[merged] = changed[survivors] = True
-        stale = changed[pair_a] | changed[pair_b]
-        new_a, new_b, new_sim = similar_pairs(np.flatnonzero(changed[labels]))
-        pair_a = np.concatenate([pair_a[~stale], new_a])
-        pair_b = np.concatenate([pair_b[~stale], new_b])
-        pair_sim = np.concatenate([pair_sim[~stale], new_sim])
-        rounds += 1
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        while len(pair_a):
+            src = np.concatenate([pair_a, pair_b])
+            dst = np.concatenate([pair_b, pair_a])
+            order = np.lexsort((dst, -np.concatenate([pair_sim, pair_sim]), src))
+            src, dst = src[order], dst[order]
+            first = np.concatenate([[True], src[1:] != src[:-1]])
+            best = np.full(k, -1, dtype=np.int64)
+            best[src[first]] = dst[first]
+            has = np.flatnonzero(best >= 0)
+            in_pair = np.zeros(k, dtype=bool)
+            in_pair[has[best[best[has]] == has]] = True  # the best pair overall is always mutual
+            root = np.arange(k)
+            root[in_pair] = np.minimum(root[in_pair], best[in_pair])
+            followers = has[~in_pair[has] & in_pair[best[has]]]
+            root[followers] = root[best[followers]]
+            if len(followers):
+                # cosine of each follower with its group's mean leaving the follower out:
+                # |S - s·m|² = |S|² - 2·s·(m·S) + s²·|m|² for group sum S, follower mean m, size s
+                sums, group_of = store.group_sums(root, size)
+                group = group_of[root[followers]]
+                sums_sq = np.asarray(sums.multiply(sums).sum(axis=1)).ravel()[group]
+                s_f, sq_f = size[followers], sq[followers]
+                dot_full = store.dots_with(followers, sums, group)
+                rest_sq = np.maximum(sums_sq - 2 * s_f * dot_full + s_f**2 * sq_f, 1e-24)
+                sim = (dot_full - s_f * sq_f) / np.sqrt(np.maximum(sq_f * rest_sq, 1e-24))
+                rejected = followers[sim < threshold]
+                root[rejected] = rejected
+                # followers on both sides of their group in time may stretch it past the window
+                group_first, group_last = first_day.copy(), last_day.copy()
+                np.minimum.at(group_first, root, first_day)
+                np.maximum.at(group_last, root, last_day)
+                too_long = followers[group_last[root[followers]] - group_first[root[followers]] > window]
+                root[too_long] = too_long
+            merged = np.flatnonzero(root != np.arange(k))
+            new_size = np.asarray(np.bincount(root, weights=size, minlength=k), dtype=np.float64)
+            # The expanded and the raw means are independent: two threads (scipy releases the GIL).
+            jobs = [
+                pool.submit(_merge_means, row_store, row_sq, root, size, new_size, merged)
+                for row_store, row_sq in ((store, sq), (raw_store, raw_sq))
+            ]
+            survivors, _ = (job.result() for job in jobs)  # the same groups in both stores
+            size = new_size
+            np.minimum.at(first_day, root, first_day)
+            np.maximum.at(last_day, root, last_day)
+            labels = root[labels]
+            changed = np.zeros(k, dtype=bool)
+            changed[merged] = changed[survivors] = True
+            stale = changed[pair_a] | changed[pair_b]
+            new_a, new_b, new_sim = similar_pairs(np.flatnonzero(changed[labels]))
+            pair_a = np.concatenate([pair_a[~stale], new_a])
+            pair_b = np.concatenate([pair_b[~stale], new_b])
+            pair_sim = np.concatenate([pair_sim[~stale], new_sim])
+            rounds += 1
     return np.unique(labels, return_inverse=True)[1].astype(np.int64), rounds
+
+
+def _merge_means(
+    row_store: "_RowStore",
+    row_sq: npt.NDArray[np.float64],
+    root: npt.NDArray[np.int64],
+    size: npt.NDArray[np.float64],
+    new_size: npt.NDArray[np.float64],
+    merged: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:
+    """One round's merges into a store of cluster means (and their squared norms in row_sq): the
+    size-weighted mean of each group {i : root[i] = r}; returns the clusters r that took members."""
+    sums, group_of = row_store.group_sums(root, size)
+    survivors = np.flatnonzero(group_of >= 0)
+    means = (sp.diags(1.0 / new_size[survivors]) @ sums[group_of[survivors]]).tocsr()
+    row_store.replace(survivors, merged, means)
+    row_sq[survivors] = np.asarray(means.multiply(means).sum(axis=1)).ravel()
+    return survivors
 
 
 class _RowStore:
