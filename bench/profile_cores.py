@@ -1,11 +1,12 @@
-"""Where a run leaves a core idle: sample the main thread's stack and the process's CPU time.
+"""Where a run leaves a core idle: sample the main thread's stack and the processes' CPU time.
 
 python bench/profile_cores.py bench/corpus/news-n100000-s0/raw [--top 30] [--interval 0.05]
 
 cProfile sees only the main thread, so the compiled kernels that run in worker threads show up
-as time spent waiting on a lock. This samples instead: every `interval` seconds it reads the
-process's CPU time (all threads) and the innermost newsfold frames of the main thread, and
-charges the wall time since the last sample, with the cores used in it, to those frames. A
+as time spent waiting on a lock. This samples instead: every `interval` seconds it reads the CPU
+time of the process and of its children (all threads; the ingest workers are processes) and
+the innermost newsfold frames of the main thread, and charges the wall time since the last
+sample, with the cores used in it, to those frames. A
 function at a utilisation near 1.0 runs on one core while the other is idle (Python, a serial
 kernel, a numpy sort); "idle core-s" is the core time it leaves unused on this 2-core machine,
 so the list is ordered by what running it in parallel (or not at all) could save. Stage totals
@@ -28,11 +29,42 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 _CORES = os.cpu_count() or 1
 
 
-def _cpu_seconds() -> float:
-    """User plus system time of this process, all threads (from /proc: no extra syscalls)."""
-    with open("/proc/self/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+def _stat(pid: int | str) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except OSError:  # the process has exited
+        return None
+
+
+class _ProcessTreeCpu:
+    """CPU seconds (user plus system, all threads) of this process and of every process below
+    it, such as the ingest workers, summed over each process's lifetime as far as it was seen
+    (an exited worker keeps what it had used at its last sample)."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, float] = {}
+        self._gone = 0.0
+
+    def __call__(self) -> float:
+        parents: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and (fields := _stat(entry)) is not None:
+                parents[int(entry)] = int(fields[1])
+        tree, frontier = {os.getpid()}, [os.getpid()]
+        while frontier:
+            parent = frontier.pop()
+            for pid, ppid in parents.items():
+                if ppid == parent and pid not in tree:
+                    tree.add(pid)
+                    frontier.append(pid)
+        seen = {}
+        for pid in tree:
+            if (fields := _stat(pid)) is not None:
+                seen[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
+        self._gone += sum(cpu for pid, cpu in self._last.items() if pid not in seen)
+        self._last = seen
+        return self._gone + sum(seen.values())
 
 
 def _newsfold_frames(frame: FrameType | None, depth: int) -> str:
@@ -55,9 +87,10 @@ class CoreSampler:
         self._main = threading.main_thread().ident
 
     def _run(self) -> None:
-        cpu, wall = _cpu_seconds(), time.perf_counter()
+        cpu_seconds = _ProcessTreeCpu()
+        cpu, wall = cpu_seconds(), time.perf_counter()
         while not self._stop.wait(self.interval):
-            now_cpu, now_wall = _cpu_seconds(), time.perf_counter()
+            now_cpu, now_wall = cpu_seconds(), time.perf_counter()
             frames = _newsfold_frames(sys._current_frames().get(self._main or 0), self.depth)
             dt = now_wall - wall
             self.samples.append((dt, (now_cpu - cpu) / dt if dt > 0 else 0.0, frames))

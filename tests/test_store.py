@@ -1,7 +1,9 @@
 import os
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from newsfold import store
@@ -155,3 +157,45 @@ def test_articles_written_in_small_pieces_read_back_the_same(tmp_path, monkeypat
     assert pieces.equals(whole)
     groups = [pq.ParquetFile(f).metadata for f in (tmp_path / "pieces").rglob("*.parquet")]
     assert sum(m.num_row_groups for m in groups) > n / 9
+
+
+class _Chunks:
+    """A table handed over in chunks, each built when it is asked for (as state.InputChunks)."""
+
+    def __init__(self, n_chunks: int, rows: int) -> None:
+        self.schema = pa.schema([("k", pa.int64()), ("text", pa.string())])
+        self.n_chunks, self.rows, self.built = n_chunks, rows, 0
+
+    def __iter__(self):
+        for c in range(self.n_chunks):
+            self.built += 1
+            keys = list(range(c * self.rows, (c + 1) * self.rows))
+            yield pa.table({"k": keys, "text": [f"text {k}" for k in keys]}, schema=self.schema)
+
+
+def test_a_state_table_in_chunks_is_written_whole_and_every_file_flushed(tmp_path, monkeypatch):
+    flushed = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    chunks = _Chunks(n_chunks=4, rows=1_000)
+    run_id = store.new_run_id()
+    final = store.write_version(tmp_path, tables(), {"run_id": run_id}, state=({"inputs": chunks}, {}))
+    written = pq.read_table(final / store.STATE_DIR / "inputs.parquet")
+    assert chunks.built == 4 and written.num_rows == 4_000
+    assert written.column("k").to_pylist() == list(range(4_000))
+    assert written.column("text")[3_999].as_py() == "text 3999"
+    # Every file and directory of the new version was flushed before it was renamed into place,
+    # and each directory after everything in it.
+    staging = tmp_path / f".staging-{run_id}"
+    everything = {str(staging / p.relative_to(final)) for p in [final, *final.rglob("*")]}
+    assert everything <= set(flushed)
+    order = {path: i for i, path in enumerate(flushed)}
+    for path in everything:
+        parent = str(Path(path).parent)
+        if parent in order and path != str(staging):
+            assert order[path] < order[parent]

@@ -287,7 +287,8 @@ _INPUT_FIELDS = ("article_id", "source_file", "text", "title", "published_at", "
 class InputChunks:
     """The state's inputs table as tables of `rows` articles each, built as they are written: the
     whole table would be another copy of every article's text next to the dataset's (3.7 GB at
-    10^6 articles)."""
+    10^6 articles). A chunk is written while the next is built (store._write_chunks), so even a
+    day's crawl comes in several."""
 
     def __init__(
         self,
@@ -295,7 +296,7 @@ class InputChunks:
         hashes: npt.NDArray[np.uint64],
         signatures: npt.NDArray[np.uint32],
         schema: pa.Schema,
-        rows: int = 100_000,
+        rows: int = 25_000,
     ) -> None:
         self.articles, self.hashes, self.signatures = articles, hashes, signatures
         self.schema, self.rows = schema, rows

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import numpy as np
@@ -49,6 +49,7 @@ KEEP_VERSIONS = 3
 PARTITION_COLUMN = "published_month"
 _ROWS_PER_FILE = 1_000_000
 _WRITE_THREADS = 2  # partition files written at once
+_FSYNC_THREADS = 8  # files flushed at once (the threads wait on the disk, not on a core)
 _ROWS_PER_GROUP = 100_000  # parquet row group of the articles dataset
 _PIECE_BYTES = 1 << 30  # strings gathered into one array at a time (a string array holds 2 GB)
 
@@ -199,9 +200,7 @@ def write_version(
                 if isinstance(table, pa.Table):
                     pq.write_table(table, path, row_group_size=100_000)
                     continue
-                with pq.ParquetWriter(path, table.schema) as writer:  # a table in chunks
-                    for chunk in table:
-                        writer.write_table(chunk, row_group_size=100_000)
+                _write_chunks(path, table)
             (staging / STATE_DIR / STATE_INFO).write_text(
                 json.dumps(state_info, indent=2, sort_keys=True) + "\n"
             )
@@ -220,6 +219,29 @@ def write_version(
     return final
 
 
+class _Chunked(Protocol):
+    """A table built a chunk at a time as it is iterated (state.InputChunks)."""
+
+    schema: pa.Schema
+
+    def __iter__(self) -> Iterator[pa.Table]: ...
+
+
+def _write_chunks(path: Path, chunks: _Chunked) -> None:
+    """A table that comes in chunks (each built as it is asked for, e.g. state.InputChunks) as
+    one parquet file, a row group per chunk. Building a chunk from Python objects holds the GIL
+    and encoding one into parquet does not: each chunk is written in a thread while the next
+    one is built."""
+    with pq.ParquetWriter(path, chunks.schema) as writer, ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for chunk in chunks:
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(writer.write_table, chunk, row_group_size=chunk.num_rows or 1)
+        if pending is not None:
+            pending.result()
+
+
 def _check_stable_names(out_dir: Path) -> None:
     for name in [*DATASET_SCHEMAS, MANIFEST, CURRENT]:
         path = out_dir / name
@@ -230,13 +252,27 @@ def _check_stable_names(out_dir: Path) -> None:
 
 
 def _fsync_tree(root: Path) -> None:
-    """Flush every file and directory under root (and root) to disk before it is renamed."""
-    for path in [*sorted(root.rglob("*")), root]:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Flush every file and directory under root (and root) to disk before it is renamed.
+
+    Files are flushed several at a time (the waits overlap, and the file system can commit them
+    together), then the directories, deepest first, so that a directory is flushed after the
+    entries it holds.
+    """
+    paths = sorted(root.rglob("*"))
+    files = [p for p in paths if not p.is_dir()]
+    directories = sorted((p for p in paths if p.is_dir()), key=lambda p: len(p.parts), reverse=True)
+    with ThreadPoolExecutor(max_workers=_FSYNC_THREADS) as pool:
+        list(pool.map(_fsync, files))
+    for path in [*directories, root]:
+        _fsync(path)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _switch_current(out_dir: Path, version: Path) -> None:
