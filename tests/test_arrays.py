@@ -5,9 +5,7 @@ from hypothesis import strategies as st
 from newsfold.arrays import unique, unique_rows
 
 
-@given(st.lists(st.tuples(st.integers(0, 5), st.integers(-3, 3)), max_size=40))
-def test_unique_rows_is_numpy_unique_over_rows(pairs: list[tuple[int, int]]) -> None:
-    rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+def _assert_numpy_unique_rows(rows: np.ndarray) -> None:
     distinct, first, inverse = unique_rows(rows)
     expected, expected_first, expected_inverse = np.unique(
         rows, axis=0, return_index=True, return_inverse=True
@@ -15,6 +13,11 @@ def test_unique_rows_is_numpy_unique_over_rows(pairs: list[tuple[int, int]]) -> 
     assert np.array_equal(distinct, expected)
     assert np.array_equal(first, expected_first)
     assert np.array_equal(inverse, expected_inverse.ravel())
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(-3, 3)), max_size=40))
+def test_unique_rows_is_numpy_unique_over_rows(pairs: list[tuple[int, int]]) -> None:
+    _assert_numpy_unique_rows(np.array(pairs, dtype=np.int64).reshape(-1, 2))
 
 
 _LARGE = st.sampled_from([0, 7, 2**40, 2**62, 2**64 - 1])
@@ -25,14 +28,8 @@ def test_unique_rows_of_large_values_in_every_sort_path(pairs: list[tuple[int, i
     # Small values sort as one key; large ones by the first column, or by both when rows tie
     # on it: all must give numpy's rows, first occurrences and inverse.
     rows = np.array(pairs, dtype=np.uint64).reshape(-1, 2)
-    for candidate in (rows, rows % np.uint64(1000)):
-        distinct, first, inverse = unique_rows(candidate)
-        expected, expected_first, expected_inverse = np.unique(
-            candidate, axis=0, return_index=True, return_inverse=True
-        )
-        assert np.array_equal(distinct, expected)
-        assert np.array_equal(first, expected_first)
-        assert np.array_equal(inverse, expected_inverse.ravel())
+    _assert_numpy_unique_rows(rows)
+    _assert_numpy_unique_rows(rows % np.uint64(1000))
 
 
 def test_unique_rows_of_unsigned_fingerprints() -> None:
