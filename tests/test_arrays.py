@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newsfold.arrays import unique, unique_rows
+from newsfold.arrays import dense_ranks, unique, unique_rows
 
 
 def _assert_numpy_unique_rows(rows: np.ndarray) -> None:
@@ -50,3 +50,11 @@ def test_unique_is_numpy_unique(values: list[int], repeat: int) -> None:
 def test_unique_of_unsigned_pair_codes() -> None:
     codes = np.array([2**64 - 1, 3, 2**63, 3, 2**64 - 1], dtype=np.uint64)
     assert unique(codes).tolist() == [3, 2**63, 2**64 - 1] and unique(codes).dtype == np.uint64
+
+
+@given(st.lists(st.text(alphabet="ab-é1", max_size=4), max_size=40))
+def test_dense_ranks_are_numpy_unique_inverse(values: list[str]) -> None:
+    strings = np.asarray(values, dtype=str)
+    assert dense_ranks(strings).tolist() == np.unique(strings, return_inverse=True)[1].ravel().tolist()
+    numbers = np.array([len(v) for v in values], dtype=np.int64)
+    assert dense_ranks(numbers).tolist() == np.unique(numbers, return_inverse=True)[1].ravel().tolist()

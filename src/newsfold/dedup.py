@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from newsfold.arrays import unique, unique_rows
+from newsfold.arrays import dense_ranks, unique, unique_rows
 from newsfold.config import DedupConfig, MinHashConfig
 from newsfold.minhash import (
     EncodedTexts,
@@ -655,7 +655,7 @@ def choose_canonical(
     published_us = published.astype("datetime64[us]")
     time_key = published_us.view(np.int64).copy()
     time_key[np.isnat(published_us)] = np.iinfo(np.int64).max
-    _, id_rank = np.unique(np.asarray(article_ids, dtype=str), return_inverse=True)
+    id_rank = dense_ranks(np.asarray(article_ids, dtype=str))
     index = np.arange(n)
     order = np.lexsort((index, id_rank, -lengths, time_key, labels))
     is_first = np.ones(n, dtype=bool)

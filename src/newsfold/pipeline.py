@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from newsfold import ingest, lock, state, store
+from newsfold.arrays import dense_ranks
 from newsfold.config import IngestConfig, PipelineConfig
 from newsfold.dedup import (
     confirm_pairs,
@@ -521,8 +522,7 @@ def _first_rank(published: npt.NDArray[np.datetime64], ids: Sequence[str]) -> np
     """Order in which a story's first article is found: earliest published (unknown last), then id."""
     time_key = published.astype("datetime64[us]").view(np.int64).copy()
     time_key[np.isnat(published)] = np.iinfo(np.int64).max
-    _, id_rank = np.unique(np.asarray(ids, dtype=str), return_inverse=True)
-    order = np.lexsort((id_rank.ravel(), time_key))
+    order = np.lexsort((dense_ranks(np.asarray(ids, dtype=str)), time_key))
     rank = np.empty(len(ids), dtype=np.int64)
     rank[order] = np.arange(len(ids))
     return rank

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
+from newsfold.arrays import dense_ranks
 from newsfold.config import PipelineConfig
 from newsfold.records import Article, QuarantineRecord
 from newsfold.store import STATE_DIR, STATE_INFO
@@ -423,8 +424,8 @@ def preference_rank(
     published_us = np.asarray(published).astype("datetime64[us]")
     time_key = published_us.view(np.int64).copy()
     time_key[np.isnat(published_us)] = np.iinfo(np.int64).max
-    _, id_rank = np.unique(np.asarray(article_ids, dtype=str), return_inverse=True)
-    order = np.lexsort((np.arange(n), id_rank.ravel(), -np.asarray(lengths), time_key))
+    id_rank = dense_ranks(np.asarray(article_ids, dtype=str))
+    order = np.lexsort((np.arange(n), id_rank, -np.asarray(lengths), time_key))
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     return rank
