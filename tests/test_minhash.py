@@ -521,6 +521,10 @@ def test_char_sketches_count_distinct_shingles_and_sign_the_key_prefixes(
     assert sketches.distinct.tolist() == np.minimum(shingles.sizes(), count_up_to).tolist()
     prefixes = [key[:prefix_chars] for key in char_keys(texts)]
     assert np.array_equal(sketches.prefix_signatures, hasher.signatures(char_shingles(prefixes, ngram)))
+    # The prefixes alone (no whole signatures) are the same.
+    alone = hasher.char_sketches(texts, ngram, prefix_chars=prefix_chars, whole=False)
+    assert alone.signatures is None
+    assert np.array_equal(alone.prefix_signatures, sketches.prefix_signatures)
 
 
 def test_char_sketches_compute_only_what_is_asked() -> None:

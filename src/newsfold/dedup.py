@@ -125,7 +125,9 @@ def _prefix_signatures(
     hasher: MinHasher, texts: Sequence[str] | EncodedTexts, config: DedupConfig
 ) -> npt.NDArray[np.uint32]:
     if config.shingles == "char":  # the same signatures, without building the keys or shingle sets
-        sketches = hasher.char_sketches(texts, config.char_ngram, prefix_chars=config.prefix_chars)
+        sketches = hasher.char_sketches(
+            texts, config.char_ngram, prefix_chars=config.prefix_chars, whole=False
+        )
         assert sketches.prefix_signatures is not None
         return sketches.prefix_signatures
     keys = [key[: config.prefix_chars] for key in char_keys(texts)]
@@ -250,7 +252,8 @@ def sketch_texts(texts: Sequence[str], config: DedupConfig, minhash: MinHashConf
             sketches = hasher.char_sketches(
                 encoded, config.char_ngram, config.min_containment_shingles, config.prefix_chars
             )
-            assert sketches.distinct is not None and sketches.prefix_signatures is not None
+            assert sketches.signatures is not None and sketches.distinct is not None
+            assert sketches.prefix_signatures is not None
             sizes.append(sketches.distinct)
             signatures.append(sketches.signatures)
             prefix = sketches.prefix_signatures

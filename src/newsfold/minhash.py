@@ -482,17 +482,17 @@ def _signature_row(mixed, n, a, b, out, d):
 
 @njit(cache=True, nogil=True)
 def _char_signature_kernel(
-    data, starts, ends, table, n_chars, ngram, a, b, out, cap, distinct, slots, prefix, prefix_out
+    data, starts, ends, table, n_chars, ngram, a, b, whole, out, cap, distinct, slots, prefix, prefix_out
 ):  # pragma: no cover - compiled
     """`_char_shingle_kernel` then `_signature_kernel`, fused: a signature is a minimum, which
     repeated shingles do not change, so the shingles are neither sorted nor deduplicated nor
     stored (shared text signs ~10^6 lines of ~300 characters per 10^5 articles).
 
-    With cap > 0, distinct[d] is doc d's number of distinct shingles counted up to cap
-    (_distinct_up_to, in the set `slots`). With prefix > 0, prefix_out[d] is the signature of
-    the key of the first `prefix` characters of its key: the n-grams of a prefix are the first
-    ones of the key, so only the minimum is taken again (the prefix's one shingle when it is
-    shorter than an n-gram).
+    With whole, out[d] is doc d's signature (not computed otherwise). With cap > 0, distinct[d]
+    is its number of distinct shingles counted up to cap (_distinct_up_to, in the set `slots`).
+    With prefix > 0, prefix_out[d] is the signature of the key of the first `prefix` characters
+    of its key: the n-grams of a prefix are the first ones of the key, so only the minimum is
+    taken again (the prefix's one shingle when it is shorter than an n-gram).
     """
     n_docs = starts.size
     size = max(n_chars.max(), 1) if n_docs else 1
@@ -506,12 +506,15 @@ def _char_signature_kernel(
             distinct[d] = _distinct_up_to(hashes, n_out, cap, slots)
         for s in range(n_out):
             hashes[s] = _fmix32(hashes[s])
-        _signature_row(hashes, n_out, a, b, out, d)
+        if whole:
+            _signature_row(hashes, n_out, a, b, out, d)
         if prefix > 0:
             # The prefix is a key too: one cut after a space loses it, as a key has none at its end.
             m = prefix - 1 if n > prefix and units[prefix - 1] == 32 else min(n, prefix)
-            if m == n:
+            if m == n and whole:
                 prefix_out[d] = out[d]
+            elif m == n:
+                _signature_row(hashes, n_out, a, b, prefix_out, d)
             elif m >= ngram:
                 _signature_row(hashes, m - ngram + 1, a, b, prefix_out, d)
             else:
@@ -991,7 +994,7 @@ def line_spans(texts: Sequence[str]) -> Lines:
 class CharSketches:
     """What MinHasher.char_sketches computes in one pass over the texts."""
 
-    signatures: npt.NDArray[np.uint32]  # (n, num_perm)
+    signatures: npt.NDArray[np.uint32] | None  # (n, num_perm), of the whole keys
     distinct: npt.NDArray[np.int64] | None  # (n,) distinct shingles, up to count_up_to
     prefix_signatures: npt.NDArray[np.uint32] | None  # (n, num_perm), of the keys' prefixes
 
@@ -1029,12 +1032,15 @@ class MinHasher:
 
     def char_signatures(self, texts: _Texts, ngram: int) -> npt.NDArray[np.uint32]:
         """``signatures(char_shingles(texts, ngram))`` in one pass that keeps no shingle set."""
-        return self.char_sketches(texts, ngram).signatures
+        signatures = self.char_sketches(texts, ngram).signatures
+        assert signatures is not None
+        return signatures
 
     def char_sketches(
-        self, texts: _Texts, ngram: int, count_up_to: int = 0, prefix_chars: int = 0
+        self, texts: _Texts, ngram: int, count_up_to: int = 0, prefix_chars: int = 0, whole: bool = True
     ) -> CharSketches:
-        """`char_signatures`, and in the same pass (without building the shingle sets):
+        """`char_signatures` (unless whole is False: then signatures is None), and in the same
+        pass (without building the shingle sets):
 
         - with count_up_to > 0, each text's number of distinct shingles counted up to it
           (``min(char_shingles(texts, ngram).sizes(), count_up_to)``);
@@ -1049,21 +1055,23 @@ class MinHasher:
         table = _char_table()
         counts = _key_char_counts(spans, table)
         n = len(spans)
-        out = np.empty((n, self.num_perm), dtype=np.uint32)
+        out = np.empty((n if whole else 0, self.num_perm), dtype=np.uint32)
         distinct = np.zeros(n, dtype=np.int64)
         prefix_out = np.empty((n if prefix_chars else 0, self.num_perm), dtype=np.uint32)
         slots = 1 << max(1, (2 * count_up_to - 1).bit_length())  # a power of two >= 2 * count_up_to
-        work_per_doc = counts + np.minimum(counts, prefix_chars)
+        work_per_doc = (counts if whole else 0) + np.minimum(counts, prefix_chars)
 
         def work(lo: int, hi: int) -> None:
             _char_signature_kernel(
                 spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, counts[lo:hi], ngram,
-                self._a, self._b, out[lo:hi], count_up_to, distinct[lo:hi], np.empty(slots, np.uint64),
-                prefix_chars, prefix_out[lo:hi] if prefix_chars else prefix_out,
+                self._a, self._b, whole, out[lo:hi] if whole else out, count_up_to, distinct[lo:hi],
+                np.empty(slots, np.uint64), prefix_chars, prefix_out[lo:hi] if prefix_chars else prefix_out,
             )  # fmt: skip
 
         in_threads(work, thread_parts(work_per_doc * self.num_perm))
-        return CharSketches(out, distinct if count_up_to else None, prefix_out if prefix_chars else None)
+        return CharSketches(
+            out if whole else None, distinct if count_up_to else None, prefix_out if prefix_chars else None
+        )
 
     def to_minhash(self, signature: npt.NDArray[np.uint32]) -> LeanMinHash:
         """One signature as a datasketch LeanMinHash (e.g. to query a MinHashLSH index)."""

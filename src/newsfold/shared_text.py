@@ -20,6 +20,7 @@ from numba import njit
 from newsfold.arrays import unique, unique_rows
 from newsfold.config import MinHashConfig, SharedTextConfig
 from newsfold.minhash import (
+    _THREADS,
     EncodedTexts,
     MinHasher,
     TextSpans,
@@ -146,7 +147,6 @@ _SIGN_BLOCK = 1 << 16
 _MAX_BUCKET = 100
 _CHUNK = 8192  # residual texts built and encoded at a time
 _GROUP_BLOCK = 16_384  # groups whose TF-IDF sums are held at a time (_relatedness)
-_THREADS = 2  # blocks of group sums computed at a time: the target machine has two cores
 
 
 def group_segments(segments: Segments, config: SharedTextConfig, minhash: MinHashConfig) -> np.ndarray:
