@@ -10,9 +10,7 @@ into the stored ones so that no existing article changes duplicate group, canoni
 ``full=True`` rebuilds from scratch. A run that finds nothing new writes nothing.
 """
 
-import ctypes
 import dataclasses
-import functools
 import itertools
 import json
 import os
@@ -31,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from newsfold import ingest, lock, state, store
+from newsfold import heap, ingest, lock, state, store
 from newsfold.arrays import dense_ranks
 from newsfold.config import IngestConfig, PipelineConfig
 from newsfold.dedup import (
@@ -59,7 +57,8 @@ from newsfold.unionfind import connected_groups
 
 # pyarrow's default pool (mimalloc) keeps the memory of freed tables for reuse: after a run over
 # 2*10^4 articles it held 170 MB more than the live tables, 0.85 GB per 10^5 articles. The
-# system allocator hands it back (malloc_trim below), and the stages allocate few, large buffers.
+# system allocator hands it back (newsfold.heap trims at the end of a run), and the stages allocate few,
+# large buffers.
 pa.set_memory_pool(pa.system_memory_pool())
 
 HEADLINE_FALLBACK_CHARS = 120
@@ -186,26 +185,11 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
     try:
         yield
     finally:
-        _trim_heap()
+        # glibc keeps freed small blocks (a stage's millions of line strings) in its heap, so a
+        # large run's next stage would start its peak from there (~0.4 GB after shared text at
+        # 10^5 articles); below a quarter of the machine's memory the reuse is worth more.
+        heap.trim_if_large()
         seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - t0, 4)
-
-
-@functools.cache
-def _libc() -> ctypes.CDLL | None:
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc
-        return None
-    return libc if hasattr(libc, "malloc_trim") else None
-
-
-def _trim_heap() -> None:
-    """Hand the memory a stage freed back to the OS. glibc keeps freed small blocks (the
-    stage's millions of line strings) in its heap, so the next stage's peak would start from
-    there: at 10^5 articles ~0.4 GB of the resident set after shared text is such free space."""
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
 
 
 def _list_files(raw_dir: Path) -> list[str]:
@@ -587,6 +571,7 @@ def _headlines(frame: pd.DataFrame, first: pd.DataFrame, texts: Sequence[str]) -
     return headlines
 
 
+@heap.retained()  # also when the flow calls it as a task (run holds one around everything)
 def fold(plan: RunPlan, results: Sequence[ingest.IngestResult], config: PipelineConfig) -> Fold:
     """Fold the articles read by a run into the stored ones and analyse the corpus.
 
@@ -717,6 +702,7 @@ def _changes(folded: Fold) -> dict[str, Any]:
     }
 
 
+@heap.retained()
 def write_outputs(
     out_dir: Path, folded: Fold, config: PipelineConfig, seconds: Mapping[str, float] | None = None
 ) -> RunReport:
@@ -807,7 +793,7 @@ def run(
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"input directory not found: {raw_dir}")
     seconds: dict[str, float] = {}
-    with lock.hold(out_dir):
+    with lock.hold(out_dir), heap.retained():
         with _timed(seconds, "plan"):
             plan = plan_run(raw_dir, out_dir, config, full=full)
         with _timed(seconds, "ingest"):
