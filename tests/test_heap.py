@@ -36,6 +36,11 @@ _SCRIPT = textwrap.dedent(
         held = heap.resident_bytes()
     seen["released_at_exit"] = (held - heap.resident_bytes()) / SIZE
     seen["default_again"] = released_on_free()
+    with heap.retained():
+        seen["retained_again"] = released_on_free()
+        heap.physical_bytes = lambda: 5 * heap.resident_bytes()  # the process is now "large"
+        heap.after_stage()
+        seen["after_a_large_stage"] = released_on_free()
     print(json.dumps(seen))
     """
 )
@@ -49,18 +54,20 @@ def test_freed_memory_is_kept_within_retained_and_handed_back_after() -> None:
     assert seen["after_inner_block"] < 0.1  # an inner block's end does not undo the outer one
     assert seen["released_at_exit"] > 0.9  # the freed block, trimmed when the block ends
     assert seen["default_again"] > 0.9
+    assert seen["retained_again"] < 0.1
+    assert seen["after_a_large_stage"] > 0.9  # a large process keeps nothing for the rest
 
 
-def test_trim_if_large_trims_only_above_a_quarter_of_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    trims: list[None] = []
-    monkeypatch.setattr(heap, "trim", lambda: trims.append(None))
-    monkeypatch.setattr(heap, "physical_bytes", lambda: 16 * 2**30)
+def test_after_stage_releases_only_above_a_sixth_of_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    releases: list[None] = []
+    monkeypatch.setattr(heap, "_release", lambda: releases.append(None))
+    monkeypatch.setattr(heap, "physical_bytes", lambda: 24 * 2**30)
     monkeypatch.setattr(heap, "resident_bytes", lambda: 3 * 2**30)
-    heap.trim_if_large()
-    assert trims == []
+    heap.after_stage()
+    assert releases == []
     monkeypatch.setattr(heap, "resident_bytes", lambda: 5 * 2**30)
-    heap.trim_if_large()
-    assert len(trims) == 1
-    monkeypatch.setattr(heap, "resident_bytes", lambda: None)  # size unknown: trim to be safe
-    heap.trim_if_large()
-    assert len(trims) == 2
+    heap.after_stage()
+    assert len(releases) == 1
+    monkeypatch.setattr(heap, "resident_bytes", lambda: None)  # size unknown: release to be safe
+    heap.after_stage()
+    assert len(releases) == 2

@@ -16,6 +16,7 @@ from typing import Any
 
 from dateutil import parser as date_parser
 
+from newsfold import heap
 from newsfold.config import IngestConfig
 from newsfold.normalize import decode_bytes, normalize_text
 from newsfold.records import Article, QuarantineRecord
@@ -183,6 +184,13 @@ def read_listed_file(raw_dir: Path, name: str, config: IngestConfig) -> IngestRe
     """read_file of raw_dir/name, its quarantine records naming the listed input file `name`."""
     got = read_file(raw_dir / name, raw_dir, config)
     return IngestResult(got.articles, [dataclasses.replace(q, input_file=name) for q in got.quarantine])
+
+
+def read_listed_file_in_worker(raw_dir: Path, name: str, config: IngestConfig) -> IngestResult:
+    """read_listed_file in a reading process of newsfold's own, which reuses the memory that the
+    files before freed (heap.keep_freed): its memory is new to it otherwise, file after file."""
+    heap.keep_freed()
+    return read_listed_file(raw_dir, name, config)
 
 
 def read_file(path: Path, raw_dir: Path, config: IngestConfig) -> IngestResult:

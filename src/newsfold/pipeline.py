@@ -187,8 +187,8 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
     finally:
         # glibc keeps freed small blocks (a stage's millions of line strings) in its heap, so a
         # large run's next stage would start its peak from there (~0.4 GB after shared text at
-        # 10^5 articles); below a quarter of the machine's memory the reuse is worth more.
-        heap.trim_if_large()
+        # 10^5 articles); below a sixth of the machine's memory the reuse is worth more.
+        heap.after_stage()
         seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - t0, 4)
 
 
@@ -272,7 +272,7 @@ def ingest_batches(plan: RunPlan, config: PipelineConfig) -> list[ingest.IngestR
     # for the next run and stop after a few idle minutes. A worker imports newsfold.ingest only
     # (~0.5 s) and returns one file's articles at a time; results come back in file order.
     parallel = joblib.Parallel(n_jobs=workers, backend="loky", return_as="generator")
-    read = joblib.delayed(ingest.read_listed_file)
+    read = joblib.delayed(ingest.read_listed_file_in_worker)
     per_file = parallel(read(raw_dir, name, config.ingest) for name in files)
     return [ingest.merge_results(list(itertools.islice(per_file, len(batch)))) for batch in plan.batches]
 
