@@ -5,16 +5,18 @@ blocks, arrow columns). glibc serves a block above its mmap threshold (at most 3
 fresh mapping and unmaps it on free, and trims free memory at the top of its heaps, so each such
 buffer is new memory that the kernel must fault in and zero. On a virtual machine that hands
 free guest memory back to its host (free page reporting, as on this project's Firecracker
-machines) that memory is cold every time: zeroing it ran at ~0.3 GB/s here, against ~6 GB/s for
-memory the process reuses, and at 10^5 articles it was ~14 of the run's 115 CPU seconds.
+machines) that memory is cold every time: filling a fresh 350 MB array took 1.25-1.4 s here,
+against 0.07-0.18 s when it reused pages just freed, and at 10^5 articles the main process spent
+23.8 of its 115 CPU seconds in the kernel (11.9 with this module).
 
 :func:`retained` makes glibc keep freed memory in one heap for the duration of a run (no mmap,
 no trim, one arena: the threads' kernels allocate from the same heap), and gives it back with
 one ``malloc_trim`` when the run ends. A run whose process holds more than a sixth of the
 machine's memory at the end of a stage goes back to glibc's defaults for the rest of it, and
 trims after every stage (:func:`after_stage`): memory held for reuse grows the peak, and at 10^6
-articles keeping it raised the peak from 18.9 to 20.7 GB of 23.5, for 11% less time. The ingest
-worker processes keep freed memory for as long as they live (:func:`keep_freed`).
+articles keeping it raised the peak from 18.9 to 20.7 GB of 23.5, for 5-11% less time (one run
+against two). The ingest worker processes keep freed memory for as long as they live
+(:func:`keep_freed`).
 
 Elsewhere than glibc all of this does nothing.
 """

@@ -57,7 +57,7 @@ from newsfold.unionfind import connected_groups
 
 # pyarrow's default pool (mimalloc) keeps the memory of freed tables for reuse: after a run over
 # 2*10^4 articles it held 170 MB more than the live tables, 0.85 GB per 10^5 articles. The
-# system allocator hands it back (newsfold.heap trims at the end of a run), and the stages allocate few,
+# system allocator hands it back when a run ends (newsfold.heap), and the stages allocate few,
 # large buffers.
 pa.set_memory_pool(pa.system_memory_pool())
 
