@@ -506,17 +506,24 @@ def _char_signature_kernel(
             distinct[d] = _distinct_up_to(hashes, n_out, cap, slots)
         for s in range(n_out):
             hashes[s] = _fmix32(hashes[s])
+        # The prefix is a key too: one cut after a space loses it, as a key has none at its end.
+        m = prefix - 1 if n > prefix and units[prefix - 1] == 32 else min(n, prefix)
+        if prefix > 0 and m < n and m >= ngram:
+            # The prefix's n-grams are the key's first ones: the whole signature goes on from
+            # the prefix's minima instead of taking them again.
+            _signature_row(hashes, m - ngram + 1, a, b, prefix_out, d)
+            if whole:
+                _signature_row(hashes[m - ngram + 1 :], n_out - (m - ngram + 1), a, b, out, d)
+                for k in range(a.size):
+                    out[d, k] = min(out[d, k], prefix_out[d, k])
+            continue
         if whole:
             _signature_row(hashes, n_out, a, b, out, d)
         if prefix > 0:
-            # The prefix is a key too: one cut after a space loses it, as a key has none at its end.
-            m = prefix - 1 if n > prefix and units[prefix - 1] == 32 else min(n, prefix)
             if m == n and whole:
                 prefix_out[d] = out[d]
             elif m == n:
                 _signature_row(hashes, n_out, a, b, prefix_out, d)
-            elif m >= ngram:
-                _signature_row(hashes, m - ngram + 1, a, b, prefix_out, d)
             else:
                 short = np.empty(1, dtype=np.uint32)
                 _ngram_hash_values(units, m, ngram, short, wide)
@@ -755,8 +762,8 @@ def char_shingles(texts: _Texts, ngram: int) -> Shingles:
     """
     _check_ngram(ngram)
     spans = _as_spans(texts)
-    counts = _key_char_counts(spans, _char_table())
-    return _shingles_from(spans, counts, ngram, _char_shingle_kernel)
+    # Bytes bound the key's characters: the buffer is sized by them, the unused end given back.
+    return _shingles_from(spans, spans.ends - spans.starts, ngram, _char_shingle_kernel)
 
 
 def _key_char_counts(spans: TextSpans, table: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
@@ -1053,7 +1060,9 @@ class MinHasher:
             raise ValueError(f"count_up_to and prefix_chars must be >= 0, got {count_up_to}, {prefix_chars}")
         spans = _as_spans(texts)
         table = _char_table()
-        counts = _key_char_counts(spans, table)
+        # A key has at most as many characters as its text has bytes: enough to size the
+        # kernel's buffers and weigh the threads' shares, without a counting pass.
+        counts = spans.ends - spans.starts
         n = len(spans)
         out = np.empty((n if whole else 0, self.num_perm), dtype=np.uint32)
         distinct = np.zeros(n, dtype=np.int64)
