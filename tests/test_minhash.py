@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from newsfold.minhash import (
     MinHasher,
     Shingles,
+    _least_passing_intersection,
     band_keys,
     bucket_pairs,
     candidate_pairs,
@@ -241,6 +242,16 @@ def test_verified_bucket_groups_are_the_components_of_the_verified_bucket_pairs(
     assert np.array_equal(got, want)  # both label a group by its smallest member
     assert 1 < len(_partition(got)) < len(texts) - 50
     assert np.array_equal(asked[0], np.unique(pairs))  # only docs in some bucket are shingled
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1 / 3])
+def test_the_bucket_walk_stops_a_merge_only_below_the_least_passing_intersection(threshold) -> None:
+    # The walk gives up on a pair once the intersection cannot reach this; it must be the least
+    # k whose float64 Jaccard k / (total - k) passes, rounding at exact bounds (0.7 at 17) included.
+    for total in range(1, 400):
+        passing = [k for k in range(total) if k / (total - k) >= threshold]
+        want = passing[0] if passing else total
+        assert _least_passing_intersection(total, threshold) == want
 
 
 def test_short_docs_get_one_shingle_and_empty_docs_none() -> None:

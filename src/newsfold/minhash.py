@@ -1330,18 +1330,23 @@ def _link_verified(members, starts, sizes, max_bucket, hashes, offsets, threshol
                 # cannot pass (nor can two empty ones).
                 if max(a, b) == 0 or min(a, b) / max(a, b) < threshold:
                     continue
-                union = a + b
+                # The merge stops once the shingles left cannot lift the intersection to `need`,
+                # the least one that passes: most pairs in a bucket fail, and fail early.
+                need = _least_passing_intersection(a + b, threshold)
                 inter = 0
                 while p < p_end and q < q_end:
                     if hashes[p] == hashes[q]:
                         inter += 1
                         p += 1
                         q += 1
-                    elif hashes[p] < hashes[q]:
-                        p += 1
                     else:
-                        q += 1
-                union -= inter
+                        if hashes[p] < hashes[q]:
+                            p += 1
+                        else:
+                            q += 1
+                        if inter + min(p_end - p, q_end - q) < need:
+                            break
+                union = a + b - inter
                 # As jaccard(): a float64 ratio, 0 for two empty sets.
                 if union > 0 and inter / union >= threshold:
                     parent[ri] = rj
@@ -1350,6 +1355,17 @@ def _link_verified(members, starts, sizes, max_bucket, hashes, offsets, threshol
             # near-copies usually is after its first row: ~2m lookups, not m²/2).
             if linked and _all_connected(parent, members, s, m):
                 break
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _least_passing_intersection(total, threshold):
+    """The least k with k / (total - k) >= threshold as _link_verified computes it in float64
+    (total = |A| + |B|, so k / (total - k) is the Jaccard of sets sharing k): the ratio grows
+    with k, and starting just below the exact bound t * total / (1 + t) leaves only rounding."""
+    k = max(int(threshold * total / (1.0 + threshold)) - 1, 0)
+    while k < total and k / (total - k) < threshold:
+        k += 1
+    return k
 
 
 @njit(cache=True, nogil=True)
