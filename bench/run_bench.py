@@ -123,6 +123,8 @@ def run_worker(raw: Path, out: Path, config_path: Path | None = None) -> dict[st
         "counts": report.counts,
         "cpu_seconds": resource.getrusage(resource.RUSAGE_SELF).ru_utime
         + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
+        "system_seconds": resource.getrusage(resource.RUSAGE_SELF).ru_stime,
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES", ""),
     }
 
 
@@ -163,7 +165,11 @@ def machine() -> dict[str, Any]:
 
 
 def _run_subprocess(args: list[str]) -> dict[str, Any]:
+    from newsfold import heap
+
     env = {**os.environ, "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(PROJECT / ".numba_cache"))}
+    # A run starts as the newsfold programs start themselves: glibc asking for huge pages.
+    env = heap.huge_pages_env(env) or env
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), *args], capture_output=True, text=True, env=env
     )

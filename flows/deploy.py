@@ -9,6 +9,13 @@ Both use the flow object :data:`scheduled_newsfold` below as their entrypoint, s
 travels with the deployment: a run is executed by loading the entrypoint afresh.
 """
 
+from newsfold import heap
+
+if __name__ == "__main__":
+    # Before the imports below (Prefect's take seconds): the process starts again with glibc asking
+    # for transparent huge pages (newsfold.heap), and the flow's processes inherit that.
+    heap.reexec_with_huge_pages()
+
 import argparse
 import os
 from pathlib import Path

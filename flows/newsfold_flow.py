@@ -1,5 +1,12 @@
 """The newsfold Prefect flow: thin tasks over newsfold.pipeline, mapped over batches of input files."""
 
+from newsfold import heap
+
+if __name__ == "__main__":
+    # Before the imports below (Prefect's take seconds): the process starts again with glibc asking
+    # for transparent huge pages (newsfold.heap), and the flow's processes inherit that.
+    heap.reexec_with_huge_pages()
+
 import argparse
 import socket
 import sys

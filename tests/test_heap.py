@@ -1,6 +1,7 @@
 """newsfold.heap: freed memory stays resident inside a run and is handed back at its end."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -71,3 +72,65 @@ def test_after_stage_releases_only_above_a_sixth_of_memory(monkeypatch: pytest.M
     monkeypatch.setattr(heap, "resident_bytes", lambda: None)  # size unknown: release to be safe
     heap.after_stage()
     assert len(releases) == 2
+
+
+@pytest.mark.parametrize(
+    ("mode", "environ", "tunables"),
+    [
+        ("always [madvise] never\n", {}, "glibc.malloc.hugetlb=1"),
+        ("always [madvise] never\n", {"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"},
+         "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"),
+        ("always [madvise] never\n", {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"}, None),  # the user's
+        ("always [madvise] never\n", {"NEWSFOLD_HUGE_PAGES": "0"}, None),
+        ("[always] madvise never\n", {}, None),  # every mapping gets huge pages anyway
+        ("always madvise [never]\n", {}, None),
+        (None, {}, None),  # no transparent huge pages in this kernel
+    ],
+)  # fmt: skip
+def test_huge_pages_env_asks_glibc_only_where_it_changes_something(tmp_path, mode, environ, tunables) -> None:
+    thp = tmp_path / "enabled"
+    if mode is not None:
+        thp.write_text(mode)
+    env = heap.huge_pages_env({"PATH": "/bin", **environ}, thp)
+    if tunables is None:
+        assert env is None
+    else:
+        assert env == {"PATH": "/bin", **environ, "GLIBC_TUNABLES": tunables}
+
+
+_REEXEC_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    from newsfold import heap
+
+    heap.reexec_with_huge_pages()
+    # Above glibc's mmap threshold: a mapping of its own, written through (numpy asks for huge
+    # pages for its own arrays; Python objects, arrow buffers and compiled kernels' arrays do not).
+    block = bytearray(64 * 2**20)
+    with open("/proc/self/smaps_rollup") as fh:
+        huge = next(int(line.split()[1]) for line in fh if line.startswith("AnonHugePages:"))
+    print(json.dumps({"argv": sys.argv[1:], "tunables": os.environ.get("GLIBC_TUNABLES"), "huge_kb": huge}))
+    """
+)
+
+
+def test_a_program_starts_again_with_huge_pages_for_its_fresh_memory(tmp_path) -> None:
+    if "[madvise]" not in (heap._THP_MODE.read_text() if heap._THP_MODE.exists() else ""):
+        pytest.skip("this kernel's transparent huge pages are not in madvise mode: nothing to ask for")
+    script = tmp_path / "program.py"
+    script.write_text(_REEXEC_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if k not in {"GLIBC_TUNABLES", "NEWSFOLD_HUGE_PAGES"}}
+    run = subprocess.run(
+        [sys.executable, str(script), "an", "argument"], capture_output=True, text=True, env=env, check=True
+    )
+    seen = json.loads(run.stdout)
+    assert seen["argv"] == ["an", "argument"]  # the same program, started again as it was
+    assert seen["tunables"] == "glibc.malloc.hugetlb=1"
+    assert seen["huge_kb"] >= 2048  # the block's memory came at least partly in 2 MB pages
+    # Switched off, the program runs as started, in small pages.
+    off = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True,
+        env={**env, "NEWSFOLD_HUGE_PAGES": "0"},
+    )  # fmt: skip
+    assert json.loads(off.stdout)["tunables"] is None
+    assert json.loads(off.stdout)["huge_kb"] == 0

@@ -1,7 +1,10 @@
 import json
 
 import numpy as np
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import PROJECT
 from newsfold import shared_text
@@ -75,7 +78,7 @@ def run(texts=TEXTS, titles=None):
 
 
 def roles_by_text(result):
-    return {(t, r) for t, r in zip(result.text, result.role, strict=True)}
+    return {(t, r) for t, r in zip(result.text.to_pylist(), result.role, strict=True)}
 
 
 def test_headline_boilerplate_and_syndicated_are_told_apart():
@@ -108,16 +111,29 @@ def test_shared_headline_becomes_title_unless_one_is_given():
 
 def test_offsets_point_into_the_original_text():
     result = run()
-    for article, start, end, text in zip(result.article, result.start, result.end, result.text, strict=True):
+    for article, start, end, text in zip(
+        result.article, result.start, result.end, result.text.to_pylist(), strict=True
+    ):
         assert TEXTS[article][start:end] == text
 
 
 def test_near_verbatim_copies_are_one_segment():
     edited = STRIKE_2.replace(HEADLINE, HEADLINE.replace("second week", "2nd week"))
     result = run(texts=[STRIKE_1, edited, STRIKE_3, FLOOD, CHESS])
-    headline_rows = [r for r, t in zip(result.role, result.text, strict=True) if "week as talks" in t]
+    headline_rows = [
+        r for r, t in zip(result.role, result.text.to_pylist(), strict=True) if "week as talks" in t
+    ]
     assert headline_rows == ["headline", "headline"]
-    assert len({s for s, t in zip(result.segment_id, result.text, strict=True) if "week as talks" in t}) == 1
+    assert (
+        len(
+            {
+                s
+                for s, t in zip(result.segment_id, result.text.to_pylist(), strict=True)
+                if "week as talks" in t
+            }
+        )
+        == 1
+    )
 
 
 def test_must_link_joins_articles_sharing_a_headline_or_passage():
@@ -169,13 +185,15 @@ def test_an_outlets_line_in_several_articles_on_one_event_is_boilerplate():
     texts = [text.replace("\n\n", f"\n\n{PLUG}\n\n", 1) for text in BRIDGE]
     config = SharedTextConfig(boilerplate_min_same_source=3)
     with_sources = find_shared_text(texts, [None] * 3, config, MinHashConfig(), ["Harbour Gazette"] * 3)
-    assert {r for r, t in zip(with_sources.role, with_sources.text, strict=True) if t == PLUG} == {
-        "boilerplate"
-    }
+    assert {
+        r for r, t in zip(with_sources.role, with_sources.text.to_pylist(), strict=True) if t == PLUG
+    } == {"boilerplate"}
     assert all(PLUG not in text for text in with_sources.cleaned_texts)
     # Without sources, related articles sharing a sentence-long line keep it as syndicated text.
     without = find_shared_text(texts, [None] * 3, config, MinHashConfig())
-    assert {r for r, t in zip(without.role, without.text, strict=True) if t == PLUG} == {"syndicated"}
+    assert {r for r, t in zip(without.role, without.text.to_pylist(), strict=True) if t == PLUG} == {
+        "syndicated"
+    }
 
 
 def test_copies_of_one_article_from_one_outlet_keep_their_paragraphs():
@@ -299,3 +317,25 @@ def test_lines_cut_from_the_encoded_corpus_equal_the_string_cut(monkeypatch):
     expected = encode_texts(expected_residual)
     assert np.array_equal(residual.offsets, expected.offsets)
     assert np.array_equal(residual.data, expected.data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(
+        st.lists(st.text(alphabet="ab é€😀 İΣς.", min_size=1, max_size=30), min_size=1, max_size=5).map(
+            "\n".join
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    pick=st.randoms(use_true_random=False),
+)
+def test_segment_texts_as_arrow_are_the_texts_as_they_stand(texts: list[str], pick) -> None:
+    # Gathered from the encoded corpus (accents, emoji, and a text encoded lower-cased for its
+    # "İ" or "Σ": then from the texts themselves); the ASCII-and-accents corpus takes the bytes.
+    for corpus in (texts, [t.replace("İ", "I").replace("Σ", "S") for t in texts]):
+        segments = split_segments(corpus, SharedTextConfig(min_chars=1))
+        index = np.array(sorted(pick.sample(range(len(segments)), k=len(segments) // 2)), dtype=np.int64)
+        got = segments.texts_array(index)
+        assert got.type == pa.string()
+        assert got.to_pylist() == segments.texts_at(index)

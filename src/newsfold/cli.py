@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from newsfold import benchmark_eval, lock, pipeline, store
+from newsfold import benchmark_eval, heap, lock, pipeline, store
 from newsfold.config import load_config
 from newsfold.report import DEFAULT_TOP, format_stories, largest_stories, write_report
 
@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the program itself (not a call from Python): huge pages from the start
+        heap.reexec_with_huge_pages()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

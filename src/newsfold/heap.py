@@ -18,21 +18,34 @@ articles keeping it raised the peak from 18.9 to 20.7 GB of 23.5, for 5-11% less
 against two). The ingest worker processes keep freed memory for as long as they live
 (:func:`keep_freed`).
 
+A program that runs newsfold (the CLI, the flow and deployment scripts, the bench's runs) also
+starts again with glibc told to ask the kernel for transparent huge pages
+(:func:`reexec_with_huge_pages`), where the kernel gives them only to memory that asks
+(``madvise`` mode). Fresh memory then comes in 2 MB pages, a fault each instead of 512: a fresh
+350 MB array filled in 0.17 s instead of 1.06 s here, and a 10^5-article run that gives its memory
+back after every stage (as a run above a sixth of physical memory does) spent 19.4 s in the
+kernel instead of 25.1 s. ``NEWSFOLD_HUGE_PAGES=0`` leaves the process as it was started.
+
 Elsewhere than glibc all of this does nothing.
 """
 
 import ctypes
 import functools
 import os
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 # mallopt parameters (malloc.h) and glibc's defaults for them.
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 _DEFAULT_TRIM_THRESHOLD, _DEFAULT_MMAP_MAX = 128 * 1024, 65536
 _NEVER_TRIM = 2**31 - 1  # mallopt takes an int: trim only a top free chunk above 2 GB
 _LARGE_SHARE = 6  # a process above 1/_LARGE_SHARE of physical memory keeps nothing freed
+_THP_MODE = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+_HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb"  # glibc >= 2.35; older ones ignore it
+_HUGE_PAGES_SWITCH = "NEWSFOLD_HUGE_PAGES"  # "0": do not start again with huge pages
 _depth = 0  # retained() blocks open now, in any thread
 _depth_lock = threading.Lock()
 
@@ -119,3 +132,34 @@ def retained() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 _release()
+
+
+def huge_pages_env(environ: Mapping[str, str], thp_mode: Path = _THP_MODE) -> dict[str, str] | None:
+    """`environ` with glibc's malloc told to madvise transparent huge pages for its heap and its
+    mappings, or None when that would change nothing: not glibc, a kernel whose huge pages are
+    off (``never``) or given to all memory anyway (``always``), glibc already told either way,
+    or NEWSFOLD_HUGE_PAGES=0."""
+    if environ.get(_HUGE_PAGES_SWITCH) == "0" or _libc() is None:
+        return None
+    try:
+        mode = thp_mode.read_text()
+    except OSError:  # not Linux, or a kernel without transparent huge pages
+        return None
+    tunables = environ.get("GLIBC_TUNABLES", "")
+    if "[madvise]" not in mode or f"{_HUGE_PAGES_TUNABLE}=" in tunables:
+        return None
+    setting = f"{_HUGE_PAGES_TUNABLE}=1"
+    return {**environ, "GLIBC_TUNABLES": f"{tunables}:{setting}" if tunables else setting}
+
+
+def reexec_with_huge_pages() -> None:
+    """Start this program again, as it was started, with glibc asking for huge pages
+    (:func:`huge_pages_env`); return when there is nothing to change. glibc reads its tunables
+    once, when the process starts, so a program's entry point calls this before it does any
+    work; the processes it starts inherit the setting."""
+    env = huge_pages_env(os.environ)
+    if env is None:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, sys.orig_argv, env)
