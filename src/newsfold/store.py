@@ -190,20 +190,16 @@ def write_version(
     staging = out_dir / f".staging-{run_id}"
     try:
         staging.mkdir()
-        for name, table in tables.items():
-            write_table(table, staging, name, run_id)
-        if state is not None:
-            state_tables, state_info = state
-            (staging / STATE_DIR).mkdir()
-            for name, table in state_tables.items():
-                path = staging / STATE_DIR / f"{name}.parquet"
-                if isinstance(table, pa.Table):
-                    pq.write_table(table, path, row_group_size=100_000)
-                    continue
-                _write_chunks(path, table)
-            (staging / STATE_DIR / STATE_INFO).write_text(
-                json.dumps(state_info, indent=2, sort_keys=True) + "\n"
-            )
+        # The state is written in a thread while the datasets are: its inputs file is one
+        # parquet encoder, a core at most, and the articles' files leave room beside it (at 10^6
+        # articles the two took 10.7 and 10.9 s one after the other). The pool is left (and the
+        # thread done) before the staging directory is renamed or removed.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            state_written = pool.submit(_write_state, staging, state) if state is not None else None
+            for name, table in tables.items():
+                write_table(table, staging, name, run_id)
+            if state_written is not None:
+                state_written.result()
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
         _fsync_tree(staging)
         versions = out_dir / VERSIONS_DIR
@@ -217,6 +213,20 @@ def write_version(
     _link_stable_names(out_dir, [*tables, MANIFEST])
     prune_versions(out_dir)
     return final
+
+
+def _write_state(staging: Path, state: tuple[Mapping[str, pa.Table], dict[str, Any]]) -> None:
+    """The state's tables as ``state/NAME.parquet`` (a chunked one a chunk at a time) and its info
+    as ``state/state.json``, under staging."""
+    state_tables, state_info = state
+    (staging / STATE_DIR).mkdir()
+    for name, table in state_tables.items():
+        path = staging / STATE_DIR / f"{name}.parquet"
+        if isinstance(table, pa.Table):
+            pq.write_table(table, path, row_group_size=100_000)
+            continue
+        _write_chunks(path, table)
+    (staging / STATE_DIR / STATE_INFO).write_text(json.dumps(state_info, indent=2, sort_keys=True) + "\n")
 
 
 class _Chunked(Protocol):
