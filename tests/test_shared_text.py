@@ -339,3 +339,19 @@ def test_segment_texts_as_arrow_are_the_texts_as_they_stand(texts: list[str], pi
         got = segments.texts_array(index)
         assert got.type == pa.string()
         assert got.to_pylist() == segments.texts_at(index)
+
+
+def test_segment_texts_as_arrow_come_in_chunks_below_the_array_limit(monkeypatch) -> None:
+    # A string array holds at most 2 GB; past it the texts come in several arrays. The limit is
+    # lowered here to a few segments' bytes.
+    texts = [f"line {i} of text {t}\nanother line {i} é\n{'x' * i}" for t in range(5) for i in range(1, 9)]
+    segments = split_segments(texts, SharedTextConfig(min_chars=1))
+    index = np.arange(len(segments))
+    monkeypatch.setattr(shared_text, "_MAX_ARRAY_BYTES", 40)
+    got = segments.texts_array(index)
+    assert got.num_chunks > 3
+    assert all(
+        sum(len(t.encode()) for t in chunk.to_pylist()) <= 40 for chunk in got.chunks if len(chunk) > 1
+    )
+    assert got.to_pylist() == segments.texts_at(index)
+    assert segments.texts_array(index[:0]).to_pylist() == []

@@ -84,24 +84,36 @@ class Segments:
         )
         return [source[a][s:e] for a, s, e in where]
 
-    def texts_array(self, index: np.ndarray) -> pa.Array:
-        """texts_at as an arrow string array, its bytes gathered from the encoded corpus in one
+    def texts_array(self, index: np.ndarray) -> pa.ChunkedArray:
+        """texts_at as an arrow string column, its bytes gathered from the encoded corpus in one
         compiled pass (no Python string per segment: a 10^5-article corpus has ~5*10^5 shared
-        occurrences). Where an article was encoded lower-cased (it contains "İ" or "Σ", see
-        minhash.encode_texts), or the bytes would not fit a string array, from texts_at."""
+        occurrences), in chunks of at most _MAX_ARRAY_BYTES (a string array's offsets are 32-bit).
+        Where an article was encoded lower-cased (it contains "İ" or "Σ", see
+        minhash.encode_texts), from texts_at."""
         index = np.asarray(index, dtype=np.int64)
+        if any(
+            "\u0130" in self.source[a] or "\u03a3" in self.source[a]
+            for a in unique(self.article[index]).tolist()
+        ):
+            texts = pa.array(self.texts_at(index), type=pa.string())
+            return texts if isinstance(texts, pa.ChunkedArray) else pa.chunked_array([texts])
         starts, ends = self.spans.starts[index], self.spans.ends[index]
-        offsets = np.zeros(len(index) + 1, dtype=np.int64)
-        np.cumsum(ends - starts, out=offsets[1:])
-        articles = unique(self.article[index])
-        lowered = any("\u0130" in self.source[a] or "\u03a3" in self.source[a] for a in articles.tolist())
-        if lowered or offsets[-1] > np.iinfo(np.int32).max:
-            return pa.array(self.texts_at(index), type=pa.string())
-        data = np.empty(int(offsets[-1]), dtype=np.uint8)
-        _gather_kernel(self.spans.data, starts, ends, offsets, data)
-        return pa.StringArray.from_buffers(
-            len(index), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)
-        )
+        total = np.cumsum(ends - starts)
+        chunks, lo = [], 0
+        while lo < len(index):
+            before = int(total[lo - 1]) if lo else 0
+            hi = max(int(np.searchsorted(total, before + _MAX_ARRAY_BYTES, side="right")), lo + 1)
+            offsets = np.zeros(hi - lo + 1, dtype=np.int64)
+            offsets[1:] = total[lo:hi] - before
+            data = np.empty(int(offsets[-1]), dtype=np.uint8)
+            _gather_kernel(self.spans.data, starts[lo:hi], ends[lo:hi], offsets, data)
+            chunks.append(
+                pa.StringArray.from_buffers(
+                    hi - lo, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)
+                )
+            )
+            lo = hi
+        return pa.chunked_array(chunks, type=pa.string())
 
     @property
     def texts(self) -> list[str]:
@@ -115,7 +127,7 @@ class SharedText:
 
     segment_id: list[str]  # one per occurrence
     article: np.ndarray  # int64 article index per occurrence
-    text: pa.Array  # string: each occurrence as it stands in its article
+    text: pa.ChunkedArray  # string: each occurrence as it stands in its article
     role: list[str]
     start: np.ndarray
     end: np.ndarray
@@ -166,6 +178,7 @@ _SIGN_BLOCK = 1 << 16
 # edits): all pairs would grow with its square (at 10^6 articles, 100 s and 4 GB in pairs).
 _MAX_BUCKET = 100
 _CHUNK = 8192  # residual texts built and encoded at a time
+_MAX_ARRAY_BYTES = (1 << 31) - 1  # bytes of one arrow string array (Segments.texts_array)
 _GROUP_BLOCK = 16_384  # groups whose TF-IDF sums are held at a time (_relatedness)
 
 
