@@ -21,10 +21,14 @@ against two). The ingest worker processes keep freed memory for as long as they 
 A program that runs newsfold (the CLI, the flow and deployment scripts, the bench's runs) also
 starts again with glibc told to ask the kernel for transparent huge pages
 (:func:`reexec_with_huge_pages`), where the kernel gives them only to memory that asks
-(``madvise`` mode). Fresh memory then comes in 2 MB pages, a fault each instead of 512: a fresh
-350 MB array filled in 0.17 s instead of 1.06 s here, and a 10^5-article run that gives its memory
-back after every stage (as a run above a sixth of physical memory does) spent 19.4 s in the
-kernel instead of 25.1 s. ``NEWSFOLD_HUGE_PAGES=0`` leaves the process as it was started.
+(``madvise`` mode). glibc's blocks then come in 2 MB pages, as numpy's own arrays already do.
+What that buys here is memory asked for again after a block is freed: a 350 MB array allocated
+after a 350 MB block was freed filled in 0.03-0.14 s with it, 1.2-1.3 s without (three
+alternating processes each); the process's first block of that size was slower with it
+(0.7-1.2 s against 0.3-0.6 s). Over whole 10^5-article runs, alternating: system time 11.6 and
+10.0 s with, 13.7 and 11.0 s without; a run that gives its memory back after every stage (as a
+run above a sixth of physical memory does) 15.8 and 19.4 s with, 19.5 and 23.6 s without.
+``NEWSFOLD_HUGE_PAGES=0`` leaves the process as it was started.
 
 Elsewhere than glibc all of this does nothing.
 """

@@ -601,7 +601,7 @@ def find_shared_text(
 
 def _nothing_shared(texts: Sequence[str], titles: Sequence[str | None]) -> SharedText:
     empty = np.zeros(0, dtype=np.int64)
-    nothing = pa.array([], type=pa.string())
+    nothing = pa.chunked_array([], type=pa.string())
     return SharedText(
         [], empty, nothing, [], empty, empty, empty, list(texts), list(titles), empty.reshape(0, 2)
     )
