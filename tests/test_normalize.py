@@ -213,6 +213,12 @@ def test_special_is_either_search(text: str) -> None:
     assert normalize._has_special(text) == either
 
 
+@given(st.text(alphabet="ab \né—’\x80\u07ff\u0800\uffff\U00010000\U0010ffff\ud83d\ude00", max_size=40))
+def test_non_ascii_pair_check_is_the_regex(text: str) -> None:
+    expected = normalize._NON_ASCII_PAIR_RE.search(text) is not None
+    assert normalize._has_non_ascii_pair(text) == expected
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="ab é—’\ud83d", max_size=1200))
 def test_non_ascii_pairs_are_the_regex_matches(text: str) -> None:
