@@ -8,6 +8,7 @@ from datasketch import LeanMinHash, MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsfold import minhash
 from newsfold.minhash import (
     MinHasher,
     Shingles,
@@ -212,8 +213,11 @@ def _partition(labels: np.ndarray) -> set[frozenset[int]]:
     return {frozenset(g) for g in groups.values()}
 
 
+@pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("max_bucket", [2, 5, 1000])
-def test_verified_bucket_groups_are_the_components_of_the_verified_bucket_pairs(max_bucket) -> None:
+def test_verified_bucket_groups_are_the_components_of_the_verified_bucket_pairs(
+    max_bucket, split, monkeypatch
+) -> None:
     # Families of near-identical texts (edits of a few templates) fill buckets with pairs that
     # pass and pairs that fail; the union-find walk must give the components of those passing.
     rng = np.random.default_rng(3)
@@ -238,6 +242,10 @@ def test_verified_bucket_groups_are_the_components_of_the_verified_bucket_pairs(
         asked.append(idx)
         return char_shingles([texts[i] for i in idx], 4)
 
+    if split:  # the bands walked in two threads, each over a union-find of its own
+        monkeypatch.setattr(minhash, "_MIN_PARALLEL_WORK", 0)
+        monkeypatch.setattr(minhash, "_THREADS", 2)
+        assert len(minhash.thread_parts(np.ones(keys.shape[1], dtype=np.int64))) == 2
     got = verified_bucket_groups(keys, threshold, shingles_of, max_bucket=max_bucket)
     assert np.array_equal(got, want)  # both label a group by its smallest member
     assert 1 < len(_partition(got)) < len(texts) - 50

@@ -1269,13 +1269,26 @@ def verified_bucket_groups(
         return np.arange(n, dtype=np.int64)
     involved = unique(np.concatenate([members for members, _, _ in buckets]))
     shingles = shingles_of(involved)
-    parent = np.arange(len(involved), dtype=np.int64)
-    for members, starts, sizes in buckets:
-        local = np.searchsorted(involved, members)
-        _link_verified(local, starts, sizes, max_bucket, shingles.hashes, shingles.offsets, threshold, parent)
-    roots = np.empty(len(involved), dtype=np.int64)
-    _roots(parent, roots)
-    return connected_groups(n, np.stack([involved, involved[roots]], axis=1))
+    local = [np.searchsorted(involved, members) for members, _, _ in buckets]
+    # The walk is serial, so the bands are split into runs of about equal pairs, each walked in a
+    # thread over a union-find of its own: the union of the two forests has the components of
+    # all verified pairs (a thread skips only pairs its own links connect, which verify the same).
+    pairs = [
+        np.where(sizes > max_bucket, sizes - 1, sizes * (sizes - 1) // 2).sum() for _, _, sizes in buckets
+    ]
+
+    def walk(lo: int, hi: int) -> npt.NDArray[np.int64]:
+        parent = np.arange(len(involved), dtype=np.int64)
+        for (_, starts, sizes), members in zip(buckets[lo:hi], local[lo:hi], strict=True):
+            _link_verified(
+                members, starts, sizes, max_bucket, shingles.hashes, shingles.offsets, threshold, parent
+            )
+        roots = np.empty(len(involved), dtype=np.int64)
+        _roots(parent, roots)
+        return involved[roots]
+
+    linked = in_threads(walk, thread_parts(np.array(pairs, dtype=np.int64)))
+    return connected_groups(n, np.concatenate([np.stack([involved, roots], axis=1) for roots in linked]))
 
 
 def _band_buckets(
