@@ -37,11 +37,25 @@ _SCRIPT = textwrap.dedent(
         held = heap.resident_bytes()
     seen["released_at_exit"] = (held - heap.resident_bytes()) / SIZE
     seen["default_again"] = released_on_free()
+    def small_blocks(size):
+        return [np.ones(2**20, dtype=np.uint8) for _ in range(size // 2**20)]
+
     with heap.retained():
         seen["retained_again"] = released_on_free()
         heap.physical_bytes = lambda: 5 * heap.resident_bytes()  # the process is now "large"
         heap.after_stage()
         seen["after_a_large_stage"] = released_on_free()
+        blocks = small_blocks(SIZE // 4)  # below the share a large process keeps
+        held = heap.resident_bytes()
+        del blocks
+        seen["small_after_a_large_stage"] = (held - heap.resident_bytes()) / (SIZE // 4)
+    with heap.retained():
+        blocks = small_blocks(SIZE)
+        held = heap.resident_bytes()
+        del blocks
+        heap.physical_bytes = lambda: 5 * heap.resident_bytes()
+        heap.after_stage()  # more free heap than a large process keeps
+        seen["trimmed_after_a_large_stage"] = (held - heap.resident_bytes()) / SIZE
     print(json.dumps(seen))
     """
 )
@@ -56,22 +70,25 @@ def test_freed_memory_is_kept_within_retained_and_handed_back_after() -> None:
     assert seen["released_at_exit"] > 0.9  # the freed block, trimmed when the block ends
     assert seen["default_again"] > 0.9
     assert seen["retained_again"] < 0.1
-    assert seen["after_a_large_stage"] > 0.9  # a large process keeps nothing for the rest
+    assert seen["after_a_large_stage"] > 0.9  # a large process keeps no large block
+    assert seen["small_after_a_large_stage"] < 0.1  # but small ones, up to a share of memory
+    assert seen["trimmed_after_a_large_stage"] > 0.9
 
 
-def test_after_stage_releases_only_above_a_sixth_of_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    releases: list[None] = []
-    monkeypatch.setattr(heap, "_release", lambda: releases.append(None))
+def test_after_stage_bounds_what_is_kept_above_a_sixth_of_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(heap, "_release", lambda: calls.append("release"))
+    monkeypatch.setattr(heap, "_bounded", calls.append)
     monkeypatch.setattr(heap, "physical_bytes", lambda: 24 * 2**30)
     monkeypatch.setattr(heap, "resident_bytes", lambda: 3 * 2**30)
     heap.after_stage()
-    assert releases == []
+    assert calls == []
     monkeypatch.setattr(heap, "resident_bytes", lambda: 5 * 2**30)
     heap.after_stage()
-    assert len(releases) == 1
+    assert calls == [24 * 2**30]
     monkeypatch.setattr(heap, "resident_bytes", lambda: None)  # size unknown: release to be safe
     heap.after_stage()
-    assert len(releases) == 2
+    assert calls == [24 * 2**30, "release"]
 
 
 @pytest.mark.parametrize(
