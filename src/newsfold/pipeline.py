@@ -185,9 +185,9 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
     try:
         yield
     finally:
-        # glibc keeps freed small blocks (a stage's millions of line strings) in its heap, so a
-        # large run's next stage would start its peak from there (~0.4 GB after shared text at
-        # 10^5 articles); below a sixth of the machine's memory the reuse is worth more.
+        # glibc keeps freed blocks (a stage's millions of line strings) in its heap, so a large
+        # run's next stage would start its peak from there (~0.4 GB after shared text at 10^5
+        # articles): above a sixth of the machine's memory only a bounded share is kept.
         heap.after_stage()
         seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - t0, 4)
 
