@@ -16,8 +16,8 @@ process holds more than a sixth of the machine's memory at the end of a stage ke
 of it from then on (:func:`after_stage`): blocks of 32 MB or more are mapped and unmapped when
 freed, smaller ones stay in the heap up to a twelfth of memory. At 10^6 articles that cut the
 main process's system time from 294 s (handing everything back after every stage, the previous
-round's run) to 131 s, for a peak of 19.4 GB instead of 18.7; keeping every freed block ran out
-of 23.5 GB. The ingest
+round's run) to 95-131 s, for a peak of 18.7-18.9 GiB instead of 18.3; keeping every freed block
+ran out of 23.5 GB. The ingest
 worker processes keep freed memory for as long as they live (:func:`keep_freed`).
 
 A program that runs newsfold (the CLI, the flow and deployment scripts, the bench's runs) also
