@@ -262,6 +262,16 @@ def test_the_bucket_walk_stops_a_merge_only_below_the_least_passing_intersection
         assert _least_passing_intersection(total, threshold) == want
 
 
+def test_taken_shingle_sets_are_those_of_the_taken_texts() -> None:
+    texts = ["alpha beta gamma", "", "beta gamma delta epsilon", "x", "alpha beta gamma"]
+    shingles = char_shingles(texts, 3)
+    for index in ([4, 0, 2], [1], [], [3, 3, 0]):
+        want = char_shingles([texts[i] for i in index], 3)
+        got = shingles.take(np.array(index, dtype=np.int64))
+        assert np.array_equal(got.offsets, want.offsets)
+        assert np.array_equal(got.hashes, want.hashes)
+
+
 def test_short_docs_get_one_shingle_and_empty_docs_none() -> None:
     shingles = word_shingles(["", "...", "a", "a b", "a b c", "a b c d"], 3)
     assert shingles.sizes().tolist() == [0, 0, 1, 1, 1, 2]

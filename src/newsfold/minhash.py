@@ -183,6 +183,14 @@ class Shingles:
         """Number of distinct shingles of each doc."""
         return np.diff(self.offsets)
 
+    def take(self, index: npt.NDArray[np.int64]) -> "Shingles":
+        """The sets of the docs at `index`, in that order."""
+        sizes = self.sizes()[index]
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        gather = np.repeat(self.offsets[:-1][index] - offsets[:-1], sizes) + np.arange(offsets[-1])
+        return Shingles(self.hashes[gather], offsets)
+
 
 # ---- numba kernels: serial and GIL-free, so callers can run batches in threads -----------------
 # Serial on purpose: a prange signature kernel measured no faster on the 2 shared cores here,

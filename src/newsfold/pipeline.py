@@ -484,7 +484,7 @@ def _fold_duplicates(
     todo = np.flatnonzero(~reuse)
     if len(todo):
         hasher = MinHasher(num_perm=config.minhash.num_perm, seed=config.minhash.seed)
-        signatures[todo] = hasher.signatures(shingle_texts([cleaned[i] for i in todo.tolist()], config.dedup))
+        signatures[todo] = hasher.signatures(shingles.take(todo))
 
     is_new = np.arange(n) >= n_old
     representative = group_exact_copies(exact_copy_keys(text_hashes, titles, shingles.sizes(), config.dedup))
