@@ -6,10 +6,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from sklearn.preprocessing import normalize
 
+from newsfold import stories
 from newsfold.config import StoryConfig
 from newsfold.evaluate import score_clustering
-from newsfold.stories import StoryClusterer, _background_cosine, cluster_stories
+from newsfold.stories import (
+    StoryClusterer,
+    _background_cosine,
+    _expand,
+    _top_rows,
+    _top_terms_per_row,
+    cluster_stories,
+)
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 
@@ -201,6 +210,40 @@ def _eval_labels(name: str) -> tuple[pd.DataFrame, np.ndarray]:
     titles = [None if pd.isna(t) else str(t) for t in frame["title"]]
     labels, _ = cluster_stories(frame["text"].astype(str).tolist(), titles, None, None, StoryConfig())
     return frame, labels
+
+
+def _random_rows(rng: np.random.Generator, n: int, n_cols: int, density: float) -> sp.csr_matrix:
+    x = sp.random(n, n_cols, density=density, format="csr", random_state=rng, dtype=np.float64)
+    # Ties within rows, as TF-IDF has (equal counts of terms of equal document frequency).
+    x.data = np.round(x.data * 8) / 8 + 1 / 16
+    return x
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_top_rows_are_the_scipy_expression_to_the_bit(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stories, "_TOP_ROWS", [1000, 7, 64][seed % 3])  # one block, or several
+    rng = np.random.default_rng(seed)
+    n, n_cols, m = 300, 500, [1, 4, 16, 64][seed % 4]
+    x = normalize(_top_terms_per_row(_random_rows(rng, n, n_cols, 0.05), 64))
+    graph = sp.random(n, n, density=0.03, format="csr", random_state=rng)
+    weights = normalize(graph, norm="l1")
+    for got, want in [
+        (_top_rows(x, None, 0.0, m), normalize(_top_terms_per_row(x, m))),
+        (_expand(x, weights, 1.0, m), normalize(_top_terms_per_row(x + weights @ x, m))),
+        (_expand(x, weights, 0.3, m), normalize(_top_terms_per_row(x + 0.3 * (weights @ x), m))),
+    ]:
+        want = sp.csr_matrix(want)
+        want.sort_indices()
+        assert np.array_equal(got.indptr, want.indptr)
+        assert np.array_equal(got.indices, want.indices)
+        assert np.array_equal(got.data, want.data)  # equal bits, not close
+
+
+def test_top_rows_of_empty_rows_and_no_columns() -> None:
+    x = sp.csr_matrix(np.array([[0.0, 0.5, 0.5], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]))
+    got = _top_rows(x, None, 0.0, 1)
+    assert got.toarray().tolist() == [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
+    assert _top_rows(sp.csr_matrix((3, 0)), None, 0.0, 4).shape == (3, 0)
 
 
 def test_quality_on_wikiref220() -> None:

@@ -17,8 +17,9 @@ from newsfold.tfidf import tfidf_vectors
 # Rows per block of the neighbour search: each block allocates an n-sized accumulator (0.8 MB
 # at 10^5 articles), and 2,048 rows amortise it while leaving dozens of blocks to balance.
 _CHUNK_ROWS = 2048
-# Rows per block of the neighbour expansion (see _expand): ~60 MB of products per block.
-_EXPAND_ROWS = 8192
+# Rows per block of _top_rows: its output (16 bytes per kept entry, max_terms a row) is sized
+# for the block, and each block zeroes accumulators as wide as the vocabulary.
+_TOP_ROWS = 16_384
 # The neighbour search runs in two threads: the target machine has two cores.
 _THREADS = 2
 # A term must be in more than this many articles (as well as in more than `max_df` of them) to
@@ -188,8 +189,7 @@ class StoryClusterer:
             )
         except ValueError:  # no document has a usable term: every article is its own story
             return sp.csr_matrix((n, 0)), np.array([], dtype=str)
-        top = _row_blocks(x, lambda lo, hi: normalize(_top_terms_per_row(x[lo:hi], self.max_terms)))
-        return top, vocabulary
+        return _top_rows(x, None, 0.0, self.max_terms), vocabulary
 
 
 def cluster_stories(
@@ -270,26 +270,48 @@ def _top_terms_per_row(x: sp.spmatrix, m: int) -> sp.csr_matrix:
 
 
 def _expand(x: sp.csr_matrix, weights: sp.csr_matrix, expansion: float, max_terms: int) -> sp.csr_matrix:
-    """normalize(top max_terms of x + expansion · (weights @ x)), row block by row block.
+    """normalize(top max_terms of x + expansion · (weights @ x)), a row at a time (_top_rows)."""
+    return _top_rows(x, weights, expansion, max_terms)
 
-    Before the cut a row has up to n_neighbors × max_terms entries (~700: 7·10^7 at 10^5
-    articles, ~1 GB with the temporaries); every step is row-wise, so blocks give the same rows.
+
+def _top_rows(x: sp.csr_matrix, weights: sp.csr_matrix | None, expansion: float, m: int) -> sp.csr_matrix:
+    """``normalize(_top_terms_per_row(x + expansion * (weights @ x), m))`` (x alone when weights
+    is None) to the bit, in one compiled pass per row and in two threads.
+
+    The scipy expression built every intermediate matrix whole: a row has up to n_neighbors ×
+    max_terms entries before the cut (~700; 7·10^7 at 10^5 articles), summed, sorted, cut and
+    normalised in four passes. Here a row's sums go to a dense accumulator in scipy's order (the
+    product accumulates over the weight row's entries in storage order; the sum adds x once),
+    and only the kept entries are written.
     """
+    x = sp.csr_matrix(x)
+    n, n_cols = x.shape
+    weights = sp.csr_matrix((n, n)) if weights is None else sp.csr_matrix(weights)
+    x_indptr, w_indptr = x.indptr.astype(np.int64), weights.indptr.astype(np.int64)
+    x_data, w_data = x.data.astype(np.float64, copy=False), weights.data.astype(np.float64, copy=False)
 
-    def expand(start: int, stop: int) -> sp.csr_matrix:
-        block = x[start:stop] + expansion * (weights[start:stop] @ x)
-        return normalize(_top_terms_per_row(block, max_terms))
+    def block(start: int, stop: int) -> sp.csr_matrix:
+        out_indices = np.empty((stop - start) * m, dtype=np.int64)
+        out_data = np.empty((stop - start) * m, dtype=np.float64)
+        counts = np.zeros(stop - start, dtype=np.int64)
+        _top_rows_kernel(
+            x_indptr, x.indices, x_data, w_indptr, weights.indices, w_data, float(expansion), m,
+            n_cols, start, stop, out_indices, out_data, counts,
+        )  # fmt: skip
+        indptr = np.zeros(stop - start + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        keep = (np.arange(m)[None, :] < counts[:, None]).ravel()
+        return sp.csr_matrix((out_data[keep], out_indices[keep], indptr), shape=(stop - start, n_cols))
 
-    return _row_blocks(x, expand)
+    return _row_blocks(x, block, _TOP_ROWS)
 
 
-def _row_blocks(x: sp.csr_matrix, work: Callable[[int, int], sp.csr_matrix]) -> sp.csr_matrix:
-    """work(start, stop) for blocks of _EXPAND_ROWS rows of x, stacked: for row-wise steps, the
-    rows the whole matrix would give. scipy's sparse kernels (and ours) release the GIL: blocks
-    run in two threads."""
+def _row_blocks(x: sp.csr_matrix, work: Callable[[int, int], sp.csr_matrix], rows: int) -> sp.csr_matrix:
+    """work(start, stop) for blocks of `rows` rows of x, stacked: for row-wise steps, the rows
+    the whole matrix would give. The kernels release the GIL: blocks run in two threads."""
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        starts = range(0, x.shape[0], _EXPAND_ROWS)
-        blocks = list(pool.map(lambda lo: work(lo, min(lo + _EXPAND_ROWS, x.shape[0])), starts))
+        starts = range(0, x.shape[0], rows)
+        blocks = list(pool.map(lambda lo: work(lo, min(lo + rows, x.shape[0])), starts))
     return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix(x.shape)
 
 
@@ -739,3 +761,115 @@ def _pair_dots(a_start, a_len, a_ind, a_dat, a, b_start, b_len, b_ind, b_dat, b,
             work[a_ind[p]] = 0.0
         i = j
     return out
+
+
+@njit(cache=True, nogil=True)
+def _top_rows_kernel(
+    x_indptr,
+    x_indices,
+    x_data,
+    w_indptr,
+    w_indices,
+    w_data,
+    expansion,
+    m,
+    n_cols,
+    start,
+    stop,
+    out_indices,
+    out_data,
+    counts,
+):  # pragma: no cover - compiled
+    """Rows start..stop-1 of _top_rows: row i's kept columns (ascending) and values go to
+    out_*[(i - start) * m:], their number to counts[i - start].
+
+    As scipy: the product's sums start at 0 and add w_ik · x_kc over the weight row's entries in
+    storage order, a zero sum is no entry; the expanded value is x_ic + expansion · sum, a zero
+    result no entry. As _row_top_k_mask: the m largest, ties to the smaller column. As sklearn's
+    normalize: the squares summed in column order, each value divided by their root.
+
+    A column's sum and the row that last touched it share a cache line (sums[c, 0], sums[c, 1]):
+    the accumulator is as wide as the vocabulary, and each of a row's ~700 products lands in a
+    random place of it.
+    """
+    sums = np.zeros((n_cols, 2), dtype=np.float64)
+    touched = np.empty(n_cols, dtype=np.int64)
+    cand_col = np.empty(n_cols, dtype=np.int64)
+    cand_val = np.empty(n_cols, dtype=np.float64)
+    for i in range(start, stop):
+        mark = float(i + 1)
+        t = 0
+        for jj in range(w_indptr[i], w_indptr[i + 1]):
+            v = w_data[jj]
+            k = w_indices[jj]
+            for kk in range(x_indptr[k], x_indptr[k + 1]):
+                c = x_indices[kk]
+                if sums[c, 1] != mark:
+                    sums[c, 1] = mark
+                    sums[c, 0] = v * x_data[kk]  # 0 + v·x, as scipy starts
+                    touched[t] = c
+                    t += 1
+                else:
+                    sums[c, 0] += v * x_data[kk]
+        n_cand = 0
+        for kk in range(x_indptr[i], x_indptr[i + 1]):
+            c = x_indices[kk]
+            value = x_data[kk]
+            if sums[c, 1] == mark:
+                sums[c, 1] = -mark  # taken here, not again below
+                if sums[c, 0] != 0.0:
+                    value = value + expansion * sums[c, 0]
+            if value != 0.0:
+                cand_col[n_cand] = c
+                cand_val[n_cand] = value
+                n_cand += 1
+        for j in range(t):
+            c = touched[j]
+            if sums[c, 1] == mark and sums[c, 0] != 0.0:
+                value = expansion * sums[c, 0]
+                if value != 0.0:
+                    cand_col[n_cand] = c
+                    cand_val[n_cand] = value
+                    n_cand += 1
+        base = (i - start) * m
+        n_kept = _select_top(
+            cand_col[:n_cand], cand_val[:n_cand], m, out_indices[base : base + m], out_data[base : base + m]
+        )
+        total = 0.0
+        for j in range(n_kept):
+            total += out_data[base + j] * out_data[base + j]
+        if total != 0.0:
+            root = np.sqrt(total)
+            for j in range(n_kept):
+                out_data[base + j] /= root
+        counts[i - start] = n_kept
+
+
+@njit(cache=True, nogil=True)
+def _select_top(cols, values, m, out_cols, out_values):  # pragma: no cover - compiled
+    """The m largest values (ties: the smaller columns), written in column order; returns how
+    many (min(m, len))."""
+    n = cols.size
+    if n <= m:
+        chosen = np.arange(n)
+    else:
+        cut = -np.partition(-values, m - 1)[m - 1]
+        chosen = np.empty(m, dtype=np.int64)
+        n_above = 0
+        n_ties = 0
+        ties = np.empty(n, dtype=np.int64)
+        for j in range(n):
+            if values[j] > cut:
+                chosen[n_above] = j
+                n_above += 1
+            elif values[j] == cut:
+                ties[n_ties] = j
+                n_ties += 1
+        tie_order = np.argsort(cols[ties[:n_ties]], kind="mergesort")
+        for j in range(m - n_above):
+            chosen[n_above + j] = ties[tie_order[j]]
+    by_column = chosen[np.argsort(cols[chosen])]
+    for j in range(by_column.size):
+        out_cols[j] = cols[by_column[j]]
+        out_values[j] = values[by_column[j]]
+    return by_column.size
