@@ -60,6 +60,9 @@ def test_shared_segments(demo):
         (segment_id,) = ids
         assert members[segment_id] == set(segment["articles"]), segment["text"]
         assert roles[segment_id] == {segment["role"]}, segment["text"]
+    # Rows come sorted by segment, article and position, as an analyst listing them expects.
+    keys = [(row["segment_id"], row["article_id"], row["start"]) for row in shared]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
 
 
 def test_removed_text_is_gone_and_titles_follow_headlines(demo):

@@ -318,6 +318,7 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         )
     n_old = prior.n_old if prior is not None else 0
     ids = [a.article_id for a in articles]
+    id_rank = dense_ranks(np.asarray(ids, dtype=str))
     published = pd.to_datetime(
         pd.Series([a.published_at for a in articles], dtype="object"), utc=True
     ).dt.tz_localize(None)
@@ -378,7 +379,7 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         assigned = state.assign_stories(
             story_label,
             canonical,
-            _first_rank(published_np, ids),
+            _first_rank(published_np, id_rank),
             ids,
             old_story,
             prior.merged_into if prior is not None else {},
@@ -418,6 +419,9 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         ARTICLES_SCHEMA,
     )
 
+    # Rows by segment_id, article_id, start: ranks sorted as numbers (arrow's sort of the table
+    # by its two string columns took 0.75 s of the main thread at 10^5 articles).
+    shared_order = np.lexsort((shared.start, id_rank[shared.article], shared.segment_rank))
     shared_table = pa.table(
         {
             "segment_id": shared.segment_id,
@@ -429,7 +433,7 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
             "n_articles": shared.n_articles,
         },
         schema=SHARED_TEXT_SCHEMA,
-    ).sort_by([("segment_id", "ascending"), ("article_id", "ascending"), ("start", "ascending")])
+    ).take(shared_order)
     previous_merges = prior.merged_into if prior is not None else {}
     merged_now = {s: t for s, t in assigned.merged_into.items() if previous_merges.get(s) != t}
     return Analysis(
@@ -502,13 +506,16 @@ def _fold_duplicates(
     return text_hashes, signatures, np.concatenate([pairs, exact]).astype(np.int64)
 
 
-def _first_rank(published: npt.NDArray[np.datetime64], ids: Sequence[str]) -> npt.NDArray[np.int64]:
-    """Order in which a story's first article is found: earliest published (unknown last), then id."""
+def _first_rank(
+    published: npt.NDArray[np.datetime64], id_rank: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Order in which a story's first article is found: earliest published (unknown last), then
+    id (`id_rank`: each id's rank among the ids, sorted)."""
     time_key = published.astype("datetime64[us]").view(np.int64).copy()
     time_key[np.isnat(published)] = np.iinfo(np.int64).max
-    order = np.lexsort((dense_ranks(np.asarray(ids, dtype=str)), time_key))
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[order] = np.arange(len(ids))
+    order = np.lexsort((id_rank, time_key))
+    rank = np.empty(len(id_rank), dtype=np.int64)
+    rank[order] = np.arange(len(id_rank))
     return rank
 
 

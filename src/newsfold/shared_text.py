@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import xxhash
 from numba import njit
 
-from newsfold.arrays import unique, unique_rows
+from newsfold.arrays import dense_ranks, unique, unique_rows
 from newsfold.config import MinHashConfig, SharedTextConfig
 from newsfold.minhash import (
     _THREADS,
@@ -126,6 +126,9 @@ class SharedText:
     """Result of the stage: shared segment occurrences, cleaned bodies, titles, story links."""
 
     segment_id: list[str]  # one per occurrence
+    # int64 per occurrence: its segment_id's rank among the distinct ones (an order by
+    # segment_id without comparing strings per occurrence)
+    segment_rank: np.ndarray
     article: np.ndarray  # int64 article index per occurrence
     text: pa.ChunkedArray  # string: each occurrence as it stands in its article
     role: list[str]
@@ -587,6 +590,7 @@ def find_shared_text(
     must_link = _star_pairs(group[linking], occ_article[linking])
     return SharedText(
         segment_id=[segment_ids[g] for g in group],
+        segment_rank=dense_ranks(np.array(segment_ids, dtype=str))[group],
         article=occ_article,
         text=segments.texts_array(occ),
         role=occ_role,
@@ -603,7 +607,7 @@ def _nothing_shared(texts: Sequence[str], titles: Sequence[str | None]) -> Share
     empty = np.zeros(0, dtype=np.int64)
     nothing = pa.chunked_array([], type=pa.string())
     return SharedText(
-        [], empty, nothing, [], empty, empty, empty, list(texts), list(titles), empty.reshape(0, 2)
+        [], empty, empty, nothing, [], empty, empty, empty, list(texts), list(titles), empty.reshape(0, 2)
     )
 
 
