@@ -561,3 +561,19 @@ def test_char_sketches_compute_only_what_is_asked() -> None:
     assert sketches.distinct is None and sketches.prefix_signatures is None
     with pytest.raises(ValueError, match="must be >= 0"):
         MinHasher(num_perm=16).char_sketches(["a"], 3, count_up_to=-1)
+
+
+def test_the_character_table_is_python_s_own_lower_case_and_classes() -> None:
+    table = minhash._char_table()
+    rng = np.random.default_rng(0)
+    # Every code point below U+0800, and a sample of the rest (surrogates included).
+    points = np.r_[np.arange(0x800), rng.integers(0x800, 0x110000, 20_000)]
+    for cp in points.tolist():
+        char = chr(cp)
+        entry = int(table[cp])
+        if char not in "\u0130\u03a3":  # lower-cased before encoding, their entries unused
+            assert entry & 0x1FFFFF == ord(char.lower()[0]), hex(cp)
+        lower = chr(entry & 0x1FFFFF)
+        classes = entry >> 24
+        assert bool(classes & minhash._WORD) == (re.fullmatch(r"\w", lower) is not None), hex(cp)
+        assert bool(classes & minhash._SPACE) == lower.isspace(), hex(cp)

@@ -62,10 +62,11 @@ _XXH_SEED_2 = np.uint64(0x85EBCA77C2B2AE63)
 def _char_table() -> npt.NDArray[np.int32]:
     """For every code point: its lower-case code point, and the class bits of that (<< 24).
 
-    Built once per process (~0.3 s) from str.lower() and `re` themselves, so it follows the
+    Built once per process (~0.1 s) from str.lower() and `re` themselves, so it follows the
     running Python's Unicode database exactly.
     """
-    every_char = "".join(map(chr, range(_N_CODE_POINTS)))
+    # Every code point, decoded from UTF-32 at once (joining 1.1 million chr() took 0.14 s).
+    every_char = np.arange(_N_CODE_POINTS, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
     classes = np.zeros(_N_CODE_POINTS, dtype=np.int32)
     for pattern, bit in ((r"\w+", _WORD), (r"[^\W_]+", _ALNUM), (r"\s+", _SPACE)):
         for match in re.finditer(pattern, every_char):
