@@ -1276,9 +1276,19 @@ def verified_bucket_groups(
     buckets = [b for b in _per_band(keys, _band_buckets) if b[0].size]
     if not buckets:
         return np.arange(n, dtype=np.int64)
-    involved = unique(np.concatenate([members for members, _, _ in buckets]))
+    # The bucketed items and each one's place among them, through arrays as long as the items:
+    # sorting every band's members together and a binary search per member cost 0.3 s at 10^5
+    # articles and 21 s at 10^6 (millions of members, searched in an array past the caches).
+    is_involved = np.zeros(n, dtype=bool)
+    for members, _, _ in buckets:
+        is_involved[members] = True
+    involved = np.flatnonzero(is_involved)
+    del is_involved
     shingles = shingles_of(involved)
-    local = [np.searchsorted(involved, members) for members, _, _ in buckets]
+    place = np.empty(n, dtype=np.int64)
+    place[involved] = np.arange(len(involved))
+    local = [place[members] for members, _, _ in buckets]
+    del place
     # The walk is serial, so the bands are split into runs of about equal pairs, each walked in a
     # thread over a union-find of its own: the union of the two forests has the components of
     # all verified pairs (a thread skips only pairs its own links connect, which verify the same).
