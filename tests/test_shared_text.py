@@ -11,6 +11,8 @@ from newsfold import shared_text
 from newsfold.config import MinHashConfig, SharedTextConfig
 from newsfold.minhash import encode_texts
 from newsfold.shared_text import (
+    _BOILERPLATE_MARKERS,
+    _has_marker,
     _in_edge_block,
     classify_groups,
     find_shared_text,
@@ -355,3 +357,19 @@ def test_segment_texts_as_arrow_come_in_chunks_below_the_array_limit(monkeypatch
     )
     assert got.to_pylist() == segments.texts_at(index)
     assert segments.texts_array(index[:0]).to_pylist() == []
+
+
+_MARKER_PIECES = [
+    "copyright", "COPYRIGHT", "Copy right", "sign up", "Sign\u00a0Up", "read MORE", "cookie",
+    "Cookie", "click here", "newsletter", "advertisement", "All Rights Reserved", "(c) 2024",
+    "(C)\u00a0 1999", "(c)12", "©", "https://", "HTTP://", "www.", "WWW.", "subscribe",
+    "\u017fub\u017fcribe", "cooKie".replace("K", "\u212a"), "cl\u0131ck here", "\u0130",
+    "\u0131", "\u017f", "\u212a", "é", "ß", "Ä", "Σ", "x", "1", " ", "\n", "\t", "\u2003",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_MARKER_PIECES), max_size=8))
+def test_marker_search_is_the_case_insensitive_regex(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert _has_marker(text) == (_BOILERPLATE_MARKERS.search(text) is not None), repr(text)
