@@ -14,7 +14,6 @@ from newsfold.evaluate import score_clustering
 from newsfold.stories import (
     StoryClusterer,
     _background_cosine,
-    _expand,
     _top_rows,
     _top_terms_per_row,
     cluster_stories,
@@ -229,8 +228,8 @@ def test_top_rows_are_the_scipy_expression_to_the_bit(seed: int, monkeypatch: py
     weights = normalize(graph, norm="l1")
     for got, want in [
         (_top_rows(x, None, 0.0, m), normalize(_top_terms_per_row(x, m))),
-        (_expand(x, weights, 1.0, m), normalize(_top_terms_per_row(x + weights @ x, m))),
-        (_expand(x, weights, 0.3, m), normalize(_top_terms_per_row(x + 0.3 * (weights @ x), m))),
+        (_top_rows(x, weights, 1.0, m), normalize(_top_terms_per_row(x + weights @ x, m))),
+        (_top_rows(x, weights, 0.3, m), normalize(_top_terms_per_row(x + 0.3 * (weights @ x), m))),
     ]:
         want = sp.csr_matrix(want)
         want.sort_indices()

@@ -137,7 +137,7 @@ class StoryClusterer:
         expanded = x
         if self.expansion > 0 and x.shape[1] > 0:
             weights = normalize(graph, norm="l1")
-            expanded = _expand(x, weights, self.expansion, self.max_terms)
+            expanded = _top_rows(x, weights, self.expansion, self.max_terms)
         _, initial = connected_components(links, directed=False)
         # Merges also need the clusters' own (unexpanded) means to be clearly more alike than
         # unrelated articles are; capped at the threshold so that a corpus about a single story,
@@ -267,11 +267,6 @@ def _top_terms_per_row(x: sp.spmatrix, m: int) -> sp.csr_matrix:
     kept = np.concatenate([[0], np.cumsum(keep)])
     indptr = kept[x.indptr]
     return sp.csr_matrix((x.data[keep], x.indices[keep], indptr), shape=x.shape)
-
-
-def _expand(x: sp.csr_matrix, weights: sp.csr_matrix, expansion: float, max_terms: int) -> sp.csr_matrix:
-    """normalize(top max_terms of x + expansion · (weights @ x)), a row at a time (_top_rows)."""
-    return _top_rows(x, weights, expansion, max_terms)
 
 
 def _top_rows(x: sp.csr_matrix, weights: sp.csr_matrix | None, expansion: float, m: int) -> sp.csr_matrix:
