@@ -649,27 +649,19 @@ def _story_terms(
 
 @njit(cache=True, nogil=True)
 def _row_top_k_mask(indptr, data, m):
-    """Mask of each row's m largest entries (indices sorted: ties keep the smaller column)."""
+    """Mask of each row's m largest entries (indices sorted: ties keep the smaller column, i.e.
+    the earlier position, as _select_top does with positions for columns)."""
     keep = np.zeros(len(data), dtype=np.bool_)
+    picked = np.empty(m, dtype=np.int64)
+    unused = np.empty(m, dtype=data.dtype)
     for row in range(len(indptr) - 1):
         lo, hi = indptr[row], indptr[row + 1]
         if hi - lo <= m:
             keep[lo:hi] = True
         else:
-            # The first m of a stable sort by decreasing value, found by selection in O(len):
-            # everything above the m-th largest value, then its ties in column order.
-            negated = -data[lo:hi]
-            cut = np.partition(negated, m - 1)[m - 1]
-            above = 0
-            for v in negated:
-                above += v < cut
-            ties = m - above
-            for j in range(hi - lo):
-                if negated[j] < cut:
-                    keep[lo + j] = True
-                elif negated[j] == cut and ties > 0:
-                    keep[lo + j] = True
-                    ties -= 1
+            n_kept = _select_top(np.arange(hi - lo), data[lo:hi], m, picked, unused)
+            for j in range(n_kept):
+                keep[lo + picked[j]] = True
     return keep
 
 
@@ -780,7 +772,7 @@ def _top_rows_kernel(
 
     As scipy: the product's sums start at 0 and add w_ik · x_kc over the weight row's entries in
     storage order, a zero sum is no entry; the expanded value is x_ic + expansion · sum, a zero
-    result no entry. As _row_top_k_mask: the m largest, ties to the smaller column. As sklearn's
+    result no entry. The m largest, ties to the smaller column (_select_top). As sklearn's
     normalize: the squares summed in column order, each value divided by their root.
 
     A column's sum and the row that last touched it share a cache line (sums[c, 0], sums[c, 1]):
