@@ -1,6 +1,7 @@
 """Where a run leaves a core idle: sample the main thread's stack and the processes' CPU time.
 
 python bench/profile_cores.py bench/corpus/news-n100000-s0/raw [--top 30] [--interval 0.05]
+    [--lines] [--by-wall]
 
 cProfile sees only the main thread, so the compiled kernels that run in worker threads show up
 as time spent waiting on a lock. This samples instead: every `interval` seconds it reads the CPU
@@ -67,12 +68,13 @@ class _ProcessTreeCpu:
         return self._gone + sum(seen.values())
 
 
-def _newsfold_frames(frame: FrameType | None, depth: int) -> str:
+def _newsfold_frames(frame: FrameType | None, depth: int, lines: bool = False) -> str:
     names = []
     while frame is not None and len(names) < depth:
         code = frame.f_code
         if "newsfold" in code.co_filename:
-            names.append(f"{Path(code.co_filename).stem}.{code.co_name}")
+            line = f":{frame.f_lineno}" if lines and not names else ""
+            names.append(f"{Path(code.co_filename).stem}.{code.co_name}{line}")
         frame = frame.f_back
     return " < ".join(names) or "(outside newsfold)"
 
@@ -80,8 +82,8 @@ def _newsfold_frames(frame: FrameType | None, depth: int) -> str:
 class CoreSampler:
     """Samples (wall seconds, cores used, main-thread frames) in a daemon thread."""
 
-    def __init__(self, interval: float, depth: int = 2) -> None:
-        self.interval, self.depth = interval, depth
+    def __init__(self, interval: float, depth: int = 2, lines: bool = False) -> None:
+        self.interval, self.depth, self.lines = interval, depth, lines
         self.samples: list[tuple[float, float, str]] = []
         self._stop = threading.Event()
         self._main = threading.main_thread().ident
@@ -91,7 +93,7 @@ class CoreSampler:
         cpu, wall = cpu_seconds(), time.perf_counter()
         while not self._stop.wait(self.interval):
             now_cpu, now_wall = cpu_seconds(), time.perf_counter()
-            frames = _newsfold_frames(sys._current_frames().get(self._main or 0), self.depth)
+            frames = _newsfold_frames(sys._current_frames().get(self._main or 0), self.depth, self.lines)
             dt = now_wall - wall
             self.samples.append((dt, (now_cpu - cpu) / dt if dt > 0 else 0.0, frames))
             cpu, wall = now_cpu, now_wall
@@ -105,14 +107,17 @@ class CoreSampler:
         self._stop.set()
         self._thread.join()
 
-    def table(self, top: int) -> str:
+    def table(self, top: int, by_wall: bool = False) -> str:
         by_frames: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
         for dt, cores, frames in self.samples:
             by_frames[frames][0] += dt
             by_frames[frames][1] += dt * cores
         wall = sum(w for w, _ in by_frames.values())
         cpu = sum(c for _, c in by_frames.values())
-        rows = sorted(by_frames.items(), key=lambda kv: kv[1][1] - kv[1][0] * _CORES)
+        if by_wall:
+            rows = sorted(by_frames.items(), key=lambda kv: -kv[1][0])
+        else:
+            rows = sorted(by_frames.items(), key=lambda kv: kv[1][1] - kv[1][0] * _CORES)
         lines = [
             f"sampled {wall:.1f} s, {cpu:.1f} core-s: {cpu / wall:.2f} of {_CORES} cores on average",
             f"{'wall s':>7} {'cores':>6} {'idle core-s':>12}  innermost newsfold frames of the main thread",
@@ -129,11 +134,13 @@ def main() -> None:
     parser.add_argument("raw", type=Path, help="input directory")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--interval", type=float, default=0.05, help="seconds between samples")
+    parser.add_argument("--lines", action="store_true", help="the innermost frame's line number too")
+    parser.add_argument("--by-wall", action="store_true", help="order by wall time, not idle core time")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, CoreSampler(args.interval) as sampler:
+    with tempfile.TemporaryDirectory() as tmp, CoreSampler(args.interval, lines=args.lines) as sampler:
         report = pipeline.run(args.raw, Path(tmp) / "out", full=True)
     print("stage seconds:", {k: round(v, 1) for k, v in report.seconds.items()})
-    print(sampler.table(args.top))
+    print(sampler.table(args.top, args.by_wall))
 
 
 if __name__ == "__main__":
