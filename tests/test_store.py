@@ -199,3 +199,38 @@ def test_a_state_table_in_chunks_is_written_whole_and_every_file_flushed(tmp_pat
         parent = str(Path(path).parent)
         if parent in order and path != str(staging):
             assert order[path] < order[parent]
+
+
+def test_text_array_equals_arrows_own_conversion():
+    texts = ["", "plain ascii", "Straße – “quoted”", "İstanbul ΣΑΣ", "emoji 🙂\nnew line", "x" * 10_000]
+    array = store.text_array(texts * 3000)  # several of text_array's encoding chunks
+    array.validate(full=True)
+    assert array.equals(pa.array(texts * 3000, pa.string()))
+    assert store.text_array([]).equals(pa.array([], pa.string()))
+
+
+def test_text_array_leaves_no_utf8_copy_in_the_strings():
+    # CPython keeps the UTF-8 of a non-ASCII string inside it once arrow has asked for it
+    # (sys.getsizeof counts it): a second copy of every text for as long as the strings live.
+    import sys
+
+    ours, arrows = "".join(["é"] * 1000), "".join(["é"] * 1000)  # built, not interned constants
+    size = sys.getsizeof(ours)
+    store.text_array([ours])
+    pa.array([arrows], pa.string())
+    assert sys.getsizeof(ours) == size
+    assert sys.getsizeof(arrows) > size  # the copy this avoids (the check measures what it claims)
+
+
+def test_text_array_comes_in_chunks_past_the_string_limit(monkeypatch):
+    monkeypatch.setattr(store, "_MAX_STRING_BYTES", 5)
+    texts = ["abc", "de", "fgh", "", "a text longer than the limit", "é"]
+    array = store.text_array(texts)
+    assert isinstance(array, pa.ChunkedArray)
+    assert [len(chunk) for chunk in array.chunks] == [2, 2, 1, 1]  # a longer text alone
+    assert array.to_pylist() == texts
+
+
+def test_text_array_refuses_what_arrow_refuses():
+    with pytest.raises(UnicodeEncodeError):
+        store.text_array(["a lone surrogate \ud800"])

@@ -5,7 +5,7 @@ import functools
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -140,22 +140,32 @@ def encode_texts(texts: Sequence[str] | EncodedTexts) -> EncodedTexts:
     """UTF-8 encode a batch of texts into one buffer (lone surrogates pass through)."""
     if isinstance(texts, EncodedTexts):
         return texts
+    return encode_chunks(_chunks(texts), utf8_bound(texts))
+
+
+def utf8_bound(texts: Sequence[str]) -> int:
+    """An upper bound of the texts' UTF-8 bytes, without encoding them."""
     # A character is at most 4 bytes ("İ", lower-cased first, is 2 characters in 3 bytes), and an
     # ASCII one exactly 1 (isascii() is a flag lookup). Pages past the end are never touched.
-    bound = sum(len(text) if text.isascii() else 4 * len(text) for text in texts)
-    chunks = (texts[lo : lo + _ENCODE_CHUNK] for lo in range(0, len(texts), _ENCODE_CHUNK))
-    return encode_chunks(chunks, bound)
+    return sum(len(text) if text.isascii() else 4 * len(text) for text in texts)
 
 
-def encode_chunks(chunks: Iterable[Sequence[str]], capacity: int = 0) -> EncodedTexts:
+def _chunks(texts: Sequence[str]) -> Iterator[Sequence[str]]:
+    return (texts[lo : lo + _ENCODE_CHUNK] for lo in range(0, len(texts), _ENCODE_CHUNK))
+
+
+def encode_chunks(
+    chunks: Iterable[Sequence[str]], capacity: int = 0, encode: Callable[[str], bytes] = _encode_one
+) -> EncodedTexts:
     """`encode_texts` of the concatenated chunks, holding one chunk's strings and bytes at a time
     (the bytes objects of a whole corpus would double its peak). The buffer starts at
-    `capacity` bytes and grows by half in place (realloc) when a chunk does not fit."""
+    `capacity` bytes and grows by half in place (realloc) when a chunk does not fit. `encode`
+    gives each text's bytes (by default as the kernels read them: see EncodedTexts)."""
     data = np.empty(max(capacity, 1), dtype=np.uint8)
     offsets = [np.zeros(1, dtype=np.int64)]
     end = 0
     for chunk in chunks:
-        encoded = [_encode_one(text) for text in chunk]
+        encoded = [encode(text) for text in chunk]
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         offsets.append(end + np.cumsum(lengths))
         joined = b"".join(encoded)

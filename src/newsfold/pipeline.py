@@ -456,12 +456,16 @@ def _table_in_chunks(columns: Mapping[str, Sequence[Any] | npt.NDArray[Any]], sc
     offsets of the whole column, and its cast to ``string`` fails however few rows it has.
     """
     n = len(next(iter(columns.values())))
+
+    def column(field: pa.Field, lo: int) -> pa.Array:
+        values = columns[field.name][lo : lo + _TABLE_ROWS]
+        if field.name == "text":  # without a second copy of every text (see store.text_array)
+            return store.text_array(values)
+        return pa.array(values, type=field.type)
+
     return pa.concat_tables(
         [
-            pa.table(
-                {f.name: pa.array(columns[f.name][lo : lo + _TABLE_ROWS], type=f.type) for f in schema},
-                schema=schema,
-            )
+            pa.table({f.name: column(f, lo) for f in schema}, schema=schema)
             for lo in range(0, max(n, 1), _TABLE_ROWS)
         ]
     )

@@ -33,7 +33,7 @@ import xxhash
 from newsfold.arrays import dense_ranks
 from newsfold.config import PipelineConfig
 from newsfold.records import Article, QuarantineRecord
-from newsfold.store import STATE_DIR, STATE_INFO
+from newsfold.store import STATE_DIR, STATE_INFO, text_array
 
 # Version of the layout of state/; a state written with another layout is not read (full rebuild).
 STATE_FORMAT = 1
@@ -306,6 +306,7 @@ class InputChunks:
         for lo in range(0, max(len(self.articles), 1), self.rows):
             chunk = self.articles[lo : lo + self.rows]
             columns: dict[str, Any] = {name: [getattr(a, name) for a in chunk] for name in _INPUT_FIELDS}
+            columns["text"] = text_array(columns["text"])  # without a second copy of every text
             hashes, sigs = self.hashes[lo : lo + self.rows], self.signatures[lo : lo + self.rows]
             columns["text_hash"] = pa.FixedSizeListArray.from_arrays(pa.array(hashes.ravel()), 2)
             columns["signature"] = pa.FixedSizeListArray.from_arrays(pa.array(sigs.ravel()), sigs.shape[1])

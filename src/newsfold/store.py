@@ -17,11 +17,12 @@ or miss a partition; data files are named after their run (``part-<run_id>-0.par
 never reads rows of two versions.
 """
 
+import itertools
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from newsfold.minhash import encode_chunks, utf8_bound
 from newsfold.records import DATASET_SCHEMAS
 
 STATE_DIR = "state"
@@ -52,6 +54,8 @@ _WRITE_THREADS = 2  # partition files written at once
 _FSYNC_THREADS = 8  # files flushed at once (the threads wait on the disk, not on a core)
 _ROWS_PER_GROUP = 100_000  # parquet row group of the articles dataset
 _PIECE_BYTES = 1 << 30  # strings gathered into one array at a time (a string array holds 2 GB)
+_MAX_STRING_BYTES = 2**31 - 1  # what a string array's int32 offsets reach
+_ENCODE_CHUNK = 8192  # texts encoded per bytes.join (text_array)
 
 
 class OutputError(RuntimeError):
@@ -62,6 +66,36 @@ def new_run_id(now: datetime | None = None) -> str:
     """A sortable, unique id for one run: UTC time plus a random suffix."""
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
+
+
+def text_array(texts: Sequence[str]) -> pa.Array | pa.ChunkedArray:
+    """``pa.array(texts, pa.string())`` of texts without None, their bytes encoded by Python
+    into one buffer that the array then uses as it is.
+
+    Arrow's own conversion takes each string's UTF-8 from the string object, and for a
+    non-ASCII string CPython keeps that UTF-8 inside the object from then on
+    (PyUnicode_AsUTF8AndSize): a second copy of every article's text, for as long as the
+    strings live. Past 2 GB of bytes the array comes in chunks, as pa.array's does.
+    """
+    chunks = (texts[lo : lo + _ENCODE_CHUNK] for lo in range(0, len(texts), _ENCODE_CHUNK))
+    encoded = encode_chunks(chunks, utf8_bound(texts), str.encode)  # strict: as arrow's
+    offsets, data = encoded.offsets, encoded.data
+    bounds = [0]
+    while bounds[-1] < len(texts):
+        start = bounds[-1]
+        end = int(np.searchsorted(offsets, offsets[start] + _MAX_STRING_BYTES, side="right")) - 1
+        bounds.append(max(end, start + 1))
+    pieces = [
+        pa.StringArray.from_buffers(
+            hi - lo,
+            pa.py_buffer((offsets[lo : hi + 1] - offsets[lo]).astype(np.int32)),
+            pa.py_buffer(data[offsets[lo] : offsets[hi]]),
+        )
+        for lo, hi in itertools.pairwise(bounds)
+    ]
+    if len(pieces) > 1:
+        return pa.chunked_array(pieces, type=pa.string())
+    return pieces[0] if pieces else pa.array([], type=pa.string())
 
 
 def write_table(table: pa.Table, directory: Path, name: str, run_id: str = "0") -> None:
