@@ -80,14 +80,14 @@ def run(texts=TEXTS, titles=None):
 
 
 def roles_by_text(result):
-    return {(t, r) for t, r in zip(result.text.to_pylist(), result.role, strict=True)}
+    return {(t, r) for t, r in zip(result.text.to_pylist(), result.role.to_pylist(), strict=True)}
 
 
 def test_headline_boilerplate_and_syndicated_are_told_apart():
     result = run()
     assert roles_by_text(result) == {(HEADLINE, "headline"), (FOOTER, "boilerplate"), (QUOTE, "syndicated")}
     members = {}
-    for seg, article in zip(result.segment_id, result.article, strict=True):
+    for seg, article in zip(result.segment_id.to_pylist(), result.article, strict=True):
         members.setdefault(seg, set()).add(int(article))
     assert sorted(map(frozenset, members.values()), key=sorted) == sorted(
         [frozenset({0, 1}), frozenset({2, 3, 4}), frozenset({0, 1})], key=sorted
@@ -123,14 +123,16 @@ def test_near_verbatim_copies_are_one_segment():
     edited = STRIKE_2.replace(HEADLINE, HEADLINE.replace("second week", "2nd week"))
     result = run(texts=[STRIKE_1, edited, STRIKE_3, FLOOD, CHESS])
     headline_rows = [
-        r for r, t in zip(result.role, result.text.to_pylist(), strict=True) if "week as talks" in t
+        r
+        for r, t in zip(result.role.to_pylist(), result.text.to_pylist(), strict=True)
+        if "week as talks" in t
     ]
     assert headline_rows == ["headline", "headline"]
     assert (
         len(
             {
                 s
-                for s, t in zip(result.segment_id, result.text.to_pylist(), strict=True)
+                for s, t in zip(result.segment_id.to_pylist(), result.text.to_pylist(), strict=True)
                 if "week as talks" in t
             }
         )
@@ -145,7 +147,7 @@ def test_must_link_joins_articles_sharing_a_headline_or_passage():
 
 def test_nothing_shared_leaves_texts_alone():
     result = run(texts=[FLOOD.replace(FOOTER, ""), CHESS.replace(FOOTER, "")])
-    assert result.segment_id == []
+    assert result.segment_id.to_pylist() == []
     assert result.cleaned_texts == [FLOOD.replace(FOOTER, ""), CHESS.replace(FOOTER, "")]
     assert result.must_link.shape == (0, 2)
 
@@ -188,14 +190,16 @@ def test_an_outlets_line_in_several_articles_on_one_event_is_boilerplate():
     config = SharedTextConfig(boilerplate_min_same_source=3)
     with_sources = find_shared_text(texts, [None] * 3, config, MinHashConfig(), ["Harbour Gazette"] * 3)
     assert {
-        r for r, t in zip(with_sources.role, with_sources.text.to_pylist(), strict=True) if t == PLUG
+        r
+        for r, t in zip(with_sources.role.to_pylist(), with_sources.text.to_pylist(), strict=True)
+        if t == PLUG
     } == {"boilerplate"}
     assert all(PLUG not in text for text in with_sources.cleaned_texts)
     # Without sources, related articles sharing a sentence-long line keep it as syndicated text.
     without = find_shared_text(texts, [None] * 3, config, MinHashConfig())
-    assert {r for r, t in zip(without.role, without.text.to_pylist(), strict=True) if t == PLUG} == {
-        "syndicated"
-    }
+    assert {
+        r for r, t in zip(without.role.to_pylist(), without.text.to_pylist(), strict=True) if t == PLUG
+    } == {"syndicated"}
 
 
 def test_copies_of_one_article_from_one_outlet_keep_their_paragraphs():
@@ -206,7 +210,7 @@ def test_copies_of_one_article_from_one_outlet_keep_their_paragraphs():
     result = find_shared_text(
         copies, [None] * 5, SharedTextConfig(), MinHashConfig(), ["Harbour Gazette"] * 5
     )
-    assert "boilerplate" not in result.role
+    assert "boilerplate" not in result.role.to_pylist()
     assert result.cleaned_texts == copies
 
 
@@ -217,7 +221,7 @@ def test_a_footer_without_markers_is_boilerplate_across_unrelated_articles():
         for t in (FLOOD.replace(FOOTER, ""), CHESS.replace(FOOTER, ""), STRIKE_3.replace(FOOTER, ""))
     ]
     result = run(texts=texts)
-    assert set(result.role) == {"boilerplate"}
+    assert set(result.role.to_pylist()) == {"boilerplate"}
     assert all(footer not in text for text in result.cleaned_texts)
 
 
@@ -373,3 +377,19 @@ _MARKER_PIECES = [
 def test_marker_search_is_the_case_insensitive_regex(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert _has_marker(text) == (_BOILERPLATE_MARKERS.search(text) is not None), repr(text)
+
+
+def test_occurrences_come_by_segment_then_article_rank_then_offset():
+    texts, titles = TEXTS, [None] * len(TEXTS)
+    by_position = find_shared_text(texts, titles, SharedTextConfig(), MinHashConfig())
+    rank = np.arange(len(texts))[::-1].copy()  # the articles' order reversed
+    by_rank = find_shared_text(texts, titles, SharedTextConfig(), MinHashConfig(), article_rank=rank)
+    for result, ranks in [(by_position, np.arange(len(texts))), (by_rank, rank)]:
+        keys = list(zip(result.segment_id.to_pylist(), ranks[result.article].tolist(), result.start.tolist()))
+        assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    rows = [
+        sorted(zip(r.segment_id.to_pylist(), r.article.tolist(), r.start.tolist(), r.end.tolist(),
+                   r.text.to_pylist(), r.role.to_pylist(), r.n_articles.tolist()))
+        for r in (by_position, by_rank)
+    ]  # fmt: skip
+    assert rows[0] == rows[1] and len(rows[0]) > 5

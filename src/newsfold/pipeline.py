@@ -331,6 +331,7 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
             config.shared_text,
             config.minhash,
             sources=[a.source for a in articles],
+            article_rank=id_rank,
         )
     with _timed(seconds, "dedup"):
         cleaned = shared.cleaned_texts
@@ -419,13 +420,11 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         ARTICLES_SCHEMA,
     )
 
-    # Rows by segment_id, article_id, start: ranks sorted as numbers (arrow's sort of the table
-    # by its two string columns took 0.75 s of the main thread at 10^5 articles).
-    shared_order = np.lexsort((shared.start, id_rank[shared.article], shared.segment_rank))
+    # Occurrences come by segment_id, article_id and start (find_shared_text's article_rank).
     shared_table = pa.table(
         {
             "segment_id": shared.segment_id,
-            "article_id": [ids[i] for i in shared.article],
+            "article_id": pa.array(ids, type=pa.string()).take(pa.array(shared.article)),
             "text": shared.text,
             "role": shared.role,
             "start": shared.start,
@@ -433,7 +432,7 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
             "n_articles": shared.n_articles,
         },
         schema=SHARED_TEXT_SCHEMA,
-    ).take(shared_order)
+    )
     previous_merges = prior.merged_into if prior is not None else {}
     merged_now = {s: t for s, t in assigned.merged_into.items() if previous_merges.get(s) != t}
     return Analysis(
