@@ -124,3 +124,19 @@ def test_files_read_by_two_processes_give_the_same_dataset(tmp_path, monkeypatch
 def _with_workers(workers):
     config = PipelineConfig()
     return dataclasses.replace(config, ingest=dataclasses.replace(config.ingest, workers=workers))
+
+
+def test_analysis_runs_with_the_objects_before_it_frozen_and_leaves_none_frozen():
+    import gc
+
+    def collected(obj):  # in one of the collector's generations (not the frozen one)
+        return any(o is obj for generation in range(3) for o in gc.get_objects(generation=generation))
+
+    before = type("Tracked", (), {})()
+    assert collected(before)
+    with pytest.raises(RuntimeError), pipeline._frozen_objects():
+        assert not collected(before)
+        after = type("Tracked", (), {})()
+        assert collected(after)
+        raise RuntimeError("a failing stage")
+    assert gc.get_freeze_count() == 0 and collected(before)

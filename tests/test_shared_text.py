@@ -385,11 +385,12 @@ def test_occurrences_come_by_segment_then_article_rank_then_offset():
     rank = np.arange(len(texts))[::-1].copy()  # the articles' order reversed
     by_rank = find_shared_text(texts, titles, SharedTextConfig(), MinHashConfig(), article_rank=rank)
     for result, ranks in [(by_position, np.arange(len(texts))), (by_rank, rank)]:
-        keys = list(zip(result.segment_id.to_pylist(), ranks[result.article].tolist(), result.start.tolist()))
+        columns = (result.segment_id.to_pylist(), ranks[result.article].tolist(), result.start.tolist())
+        keys = list(zip(*columns, strict=True))
         assert keys == sorted(keys) and len(set(keys)) == len(keys)
     rows = [
         sorted(zip(r.segment_id.to_pylist(), r.article.tolist(), r.start.tolist(), r.end.tolist(),
-                   r.text.to_pylist(), r.role.to_pylist(), r.n_articles.tolist()))
+                   r.text.to_pylist(), r.role.to_pylist(), r.n_articles.tolist(), strict=True))
         for r in (by_position, by_rank)
     ]  # fmt: skip
     assert rows[0] == rows[1] and len(rows[0]) > 5

@@ -11,6 +11,7 @@ into the stored ones so that no existing article changes duplicate group, canoni
 """
 
 import dataclasses
+import gc
 import itertools
 import json
 import os
@@ -190,6 +191,18 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
         # articles): above a sixth of the machine's memory only a bounded share is kept.
         heap.after_stage()
         seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - t0, 4)
+
+
+@contextmanager
+def _frozen_objects() -> Iterator[None]:
+    """Within the block, Python's cyclic garbage collector passes over the objects that exist
+    when it starts (gc.freeze), such as the corpus's articles, instead of walking them again at
+    every full collection; objects made within the block are collected as usual."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _list_files(raw_dir: Path) -> list[str]:
@@ -458,7 +471,7 @@ def _table_in_chunks(columns: Mapping[str, Sequence[Any] | npt.NDArray[Any]], sc
 
     def column(field: pa.Field, lo: int) -> pa.Array:
         values = columns[field.name][lo : lo + _TABLE_ROWS]
-        if field.name == "text":  # without a second copy of every text (see store.text_array)
+        if field.name == "text" and isinstance(values, list):  # no second copy (store.text_array)
             return store.text_array(values)
         return pa.array(values, type=field.type)
 
@@ -609,7 +622,8 @@ def fold(plan: RunPlan, results: Sequence[ingest.IngestResult], config: Pipeline
         prior = _prior(stored, kept)
         articles = [stored.articles[i] for i in kept] + new
         new_count = len(new)
-    analysis = analyse_incremental(articles, config, prior)
+    with _frozen_objects():
+        analysis = analyse_incremental(articles, config, prior)
     seconds.update(analysis.seconds)
     return Fold(plan, articles, quarantine, analysis, new_count, dropped, seconds)
 
