@@ -26,6 +26,7 @@ from newsfold.minhash import (
     line_spans,
     lsh_params,
     text_fingerprints,
+    utf8_bound,
     verified_bucket_groups,
     word_shingles,
 )
@@ -294,6 +295,12 @@ def test_lower_casing_table_equals_str_lower() -> None:
     expected = text_fingerprints([c.lower() for c in chunks])
     assert np.array_equal(text_fingerprints(encoded), expected)
     assert as_sets(char_shingles(encoded, 3)) == [reference_char_shingles(c, 3) for c in chunks]
+
+
+@given(st.lists(st.text(alphabet="aZ \u00e9\u0130\u03a3\U0001f600", max_size=12), max_size=8))
+def test_utf8_bound_holds_every_encoding(texts: list[str]) -> None:
+    assert utf8_bound(texts) == sum(len(t) if t.isascii() else 4 * len(t) for t in texts)
+    assert utf8_bound(texts) >= len(encode_texts(texts).data)
 
 
 def test_encoded_texts_are_reused() -> None:

