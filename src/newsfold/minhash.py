@@ -140,7 +140,7 @@ def encode_texts(texts: Sequence[str] | EncodedTexts) -> EncodedTexts:
     """UTF-8 encode a batch of texts into one buffer (lone surrogates pass through)."""
     if isinstance(texts, EncodedTexts):
         return texts
-    return encode_chunks(_chunks(texts), utf8_bound(texts))
+    return encode_chunks(text_chunks(texts), utf8_bound(texts))
 
 
 def utf8_bound(texts: Sequence[str]) -> int:
@@ -152,7 +152,8 @@ def utf8_bound(texts: Sequence[str]) -> int:
     return ascii_chars + 4 * (sum(map(len, texts)) - ascii_chars)
 
 
-def _chunks(texts: Sequence[str]) -> Iterator[Sequence[str]]:
+def text_chunks(texts: Sequence[str]) -> Iterator[Sequence[str]]:
+    """The texts in slices of _ENCODE_CHUNK, as encode_chunks takes them."""
     return (texts[lo : lo + _ENCODE_CHUNK] for lo in range(0, len(texts), _ENCODE_CHUNK))
 
 

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from newsfold.minhash import encode_chunks, utf8_bound
+from newsfold.minhash import encode_chunks, text_chunks, utf8_bound
 from newsfold.records import DATASET_SCHEMAS
 
 STATE_DIR = "state"
@@ -55,7 +55,6 @@ _FSYNC_THREADS = 8  # files flushed at once (the threads wait on the disk, not o
 _ROWS_PER_GROUP = 100_000  # parquet row group of the articles dataset
 _PIECE_BYTES = 1 << 30  # strings gathered into one array at a time (a string array holds 2 GB)
 _MAX_STRING_BYTES = 2**31 - 1  # what a string array's int32 offsets reach
-_ENCODE_CHUNK = 8192  # texts encoded per bytes.join (text_array)
 
 
 class OutputError(RuntimeError):
@@ -77,8 +76,7 @@ def text_array(texts: Sequence[str]) -> pa.Array | pa.ChunkedArray:
     (PyUnicode_AsUTF8AndSize): a second copy of every article's text, for as long as the
     strings live. Past 2 GB of bytes the array comes in chunks, as pa.array's does.
     """
-    chunks = (texts[lo : lo + _ENCODE_CHUNK] for lo in range(0, len(texts), _ENCODE_CHUNK))
-    encoded = encode_chunks(chunks, utf8_bound(texts), str.encode)  # strict: as arrow's
+    encoded = encode_chunks(text_chunks(texts), utf8_bound(texts), str.encode)  # strict: as arrow's
     offsets, data = encoded.offsets, encoded.data
     bounds = [0]
     while bounds[-1] < len(texts):
