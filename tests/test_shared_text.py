@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import PROJECT
-from newsfold import shared_text
+from newsfold import shared_text, store
 from newsfold.config import MinHashConfig, SharedTextConfig
 from newsfold.minhash import encode_texts
 from newsfold.shared_text import (
@@ -353,7 +353,7 @@ def test_segment_texts_as_arrow_come_in_chunks_below_the_array_limit(monkeypatch
     texts = [f"line {i} of text {t}\nanother line {i} é\n{'x' * i}" for t in range(5) for i in range(1, 9)]
     segments = split_segments(texts, SharedTextConfig(min_chars=1))
     index = np.arange(len(segments))
-    monkeypatch.setattr(shared_text, "_MAX_ARRAY_BYTES", 40)
+    monkeypatch.setattr(store, "_MAX_STRING_BYTES", 40)
     got = segments.texts_array(index)
     assert got.num_chunks > 3
     assert all(

@@ -36,6 +36,7 @@ from newsfold.minhash import (
     verified_bucket_groups,
 )
 from newsfold.normalize import collapse_blank_lines
+from newsfold.store import string_arrays
 from newsfold.tfidf import tfidf_rows
 
 # Lines that announce themselves as site furniture. Matching one makes a shared segment
@@ -92,7 +93,7 @@ class Segments:
     def texts_array(self, index: np.ndarray) -> pa.ChunkedArray:
         """texts_at as an arrow string column, its bytes gathered from the encoded corpus in one
         compiled pass (no Python string per segment: a 10^5-article corpus has ~5*10^5 shared
-        occurrences), in chunks of at most _MAX_ARRAY_BYTES (a string array's offsets are 32-bit).
+        occurrences), in arrays of at most 2 GB each (store.string_arrays).
         Where an article was encoded lower-cased (it contains "İ" or "Σ", see
         minhash.encode_texts), from texts_at."""
         index = np.asarray(index, dtype=np.int64)
@@ -103,22 +104,11 @@ class Segments:
             texts = pa.array(self.texts_at(index), type=pa.string())
             return texts if isinstance(texts, pa.ChunkedArray) else pa.chunked_array([texts])
         starts, ends = self.spans.starts[index], self.spans.ends[index]
-        total = np.cumsum(ends - starts)
-        chunks, lo = [], 0
-        while lo < len(index):
-            before = int(total[lo - 1]) if lo else 0
-            hi = max(int(np.searchsorted(total, before + _MAX_ARRAY_BYTES, side="right")), lo + 1)
-            offsets = np.zeros(hi - lo + 1, dtype=np.int64)
-            offsets[1:] = total[lo:hi] - before
-            data = np.empty(int(offsets[-1]), dtype=np.uint8)
-            _gather_kernel(self.spans.data, starts[lo:hi], ends[lo:hi], offsets, data)
-            chunks.append(
-                pa.StringArray.from_buffers(
-                    hi - lo, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)
-                )
-            )
-            lo = hi
-        return pa.chunked_array(chunks, type=pa.string())
+        offsets = np.zeros(len(index) + 1, dtype=np.int64)
+        np.cumsum(ends - starts, out=offsets[1:])
+        data = np.empty(int(offsets[-1]), dtype=np.uint8)
+        _gather_kernel(self.spans.data, starts, ends, offsets, data)
+        return pa.chunked_array(string_arrays(data, offsets), type=pa.string())
 
     @property
     def texts(self) -> list[str]:
@@ -184,7 +174,6 @@ _SIGN_BLOCK = 1 << 16
 # edits): all pairs would grow with its square (at 10^6 articles, 100 s and 4 GB in pairs).
 _MAX_BUCKET = 100
 _CHUNK = 8192  # residual texts built and encoded at a time
-_MAX_ARRAY_BYTES = (1 << 31) - 1  # bytes of one arrow string array (Segments.texts_array)
 _GROUP_BLOCK = 16_384  # groups whose TF-IDF sums are held at a time (_relatedness)
 
 

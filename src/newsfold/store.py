@@ -77,13 +77,22 @@ def text_array(texts: Sequence[str]) -> pa.Array | pa.ChunkedArray:
     strings live. Past 2 GB of bytes the array comes in chunks, as pa.array's does.
     """
     encoded = encode_chunks(text_chunks(texts), utf8_bound(texts), str.encode)  # strict: as arrow's
-    offsets, data = encoded.offsets, encoded.data
+    pieces = string_arrays(encoded.data, encoded.offsets)
+    if len(pieces) > 1:
+        return pa.chunked_array(pieces, type=pa.string())
+    return pieces[0] if pieces else pa.array([], type=pa.string())
+
+
+def string_arrays(data: np.ndarray, offsets: np.ndarray) -> list[pa.StringArray]:
+    """The UTF-8 texts data[offsets[i]:offsets[i + 1]] as string arrays over that buffer (no
+    copy of the bytes), a new array wherever the next text would take one past the 2 GB that
+    its 32-bit offsets reach (a longer text alone)."""
     bounds = [0]
-    while bounds[-1] < len(texts):
+    while bounds[-1] < len(offsets) - 1:
         start = bounds[-1]
         end = int(np.searchsorted(offsets, offsets[start] + _MAX_STRING_BYTES, side="right")) - 1
         bounds.append(max(end, start + 1))
-    pieces = [
+    return [
         pa.StringArray.from_buffers(
             hi - lo,
             pa.py_buffer((offsets[lo : hi + 1] - offsets[lo]).astype(np.int32)),
@@ -91,9 +100,6 @@ def text_array(texts: Sequence[str]) -> pa.Array | pa.ChunkedArray:
         )
         for lo, hi in itertools.pairwise(bounds)
     ]
-    if len(pieces) > 1:
-        return pa.chunked_array(pieces, type=pa.string())
-    return pieces[0] if pieces else pa.array([], type=pa.string())
 
 
 def write_table(table: pa.Table, directory: Path, name: str, run_id: str = "0") -> None:
