@@ -305,9 +305,9 @@ def _sort_u32(x, scratch, histogram):
 
 
 @njit(cache=True, nogil=True)
-def _hash_ngrams(units, n_units, ngram, out, scratch, wide, histogram):
+def _hash_ngrams(units, n_units, ngram, out, scratch, histogram):
     """Hash the n-grams of units[:n_units] into out, then sort and deduplicate; returns the count."""
-    n_out = _ngram_hash_values(units, n_units, ngram, out, wide)
+    n_out = _ngram_hash_values(units, n_units, ngram, out)
     if n_out == 0:
         return 0
     _sort_u32(out[:n_out], scratch, histogram)
@@ -320,28 +320,30 @@ def _hash_ngrams(units, n_units, ngram, out, scratch, wide, histogram):
 
 
 @njit(cache=True, nogil=True)
-def _ngram_hash_values(units, n_units, ngram, out, wide):
+def _ngram_hash_values(units, n_units, ngram, out):
     """Hash the n-grams of units[:n_units] into out (in order, repeats kept); returns the count.
 
     An n-gram's hash is fmix64 of the Horner chain h = seed; h = h * P + unit (mod 2^64), taking
-    the top 32 bits. It is computed expanded, as seed * P^w + sum(unit_j * P^(w-1-j)), one term
-    at a time over all positions: loops without a carried dependency, which the compiler can
-    vectorise.
+    the top 32 bits. The chain of the n-gram at i + 1 is that of the n-gram at i rolled on by
+    one unit: (h - units[i] * P^(w-1)) * P + units[i + w], exact mod 2^64. (Summing the
+    expanded terms over all positions, w - 1 passes of vectorised 64-bit multiplies, took 7.1 ns
+    a character for 7-grams; rolling takes 3.0.)
     """
     width = min(ngram, n_units)
     n_out = n_units - width + 1 if n_units > 0 else 0
     if n_out == 0:
         return 0
-    acc = wide[:n_out]
-    acc[:] = units[width - 1 : width - 1 + n_out]
-    power = np.uint64(1)
-    for j in range(width - 2, -1, -1):
-        power *= _PRIME_2
-        for i in range(n_out):
-            acc[i] += units[i + j] * power
+    acc = np.uint64(0)
+    power = np.uint64(1)  # P^(width-1): what the unit leaving the window weighs in the chain
+    for j in range(width):
+        acc = acc * _PRIME_2 + units[j]
+        if j > 0:
+            power *= _PRIME_2
     seed_term = (_NGRAM_SEED + np.uint64(width)) * power * _PRIME_2
-    for i in range(n_out):
-        out[i] = np.uint32(_fmix64(acc[i] + seed_term) >> np.uint64(32))
+    out[0] = np.uint32(_fmix64(acc + seed_term) >> np.uint64(32))
+    for i in range(1, n_out):
+        acc = (acc - units[i - 1] * power) * _PRIME_2 + units[i + width - 1]
+        out[i] = np.uint32(_fmix64(acc + seed_term) >> np.uint64(32))
     return n_out
 
 
@@ -370,7 +372,6 @@ def _word_shingle_kernel(data, starts, ends, table, n_words, ngram, out, out_off
     out_offsets[0] = 0
     units = np.empty(max(n_words.max(), 1) if n_docs else 1, dtype=np.uint64)
     scratch = np.empty(units.size, dtype=np.uint32)
-    wide = np.empty(units.size, dtype=np.uint64)
     histogram = np.empty((4, 256), dtype=np.int64)
     for d in range(n_docs):
         i, end = starts[d], ends[d]
@@ -390,7 +391,7 @@ def _word_shingle_kernel(data, starts, ends, table, n_words, ngram, out, out_off
         if in_word:
             units[n] = _fmix64(h)
             n += 1
-        kept = _hash_ngrams(units, n, ngram, out[out_offsets[d] :], scratch, wide, histogram)
+        kept = _hash_ngrams(units, n, ngram, out[out_offsets[d] :], scratch, histogram)
         out_offsets[d + 1] = out_offsets[d] + kept
 
 
@@ -438,18 +439,18 @@ def _key_units(data, i, end, table, units):
     """The code points of a text's key (alphanumeric runs joined by one space) into units;
     returns their number."""
     n = 0
-    gap = False
+    gap = 0  # 1 after a non-alphanumeric character that follows some key
+    # Branch-free: a word boundary every ~6 characters mispredicted often enough to cost 40%
+    # (4.1 -> 2.5 ns a character). A space is written at n every time and kept only before a
+    # character that follows a gap; n never passes the characters read, so units is big enough.
     while i < end:
         cp, cls, i = _next_char(data, i, end, table)
-        if (cls & _ALNUM) != 0:
-            if gap:
-                units[n] = np.uint64(32)
-                n += 1
-                gap = False
-            units[n] = np.uint64(cp)
-            n += 1
-        elif n > 0:
-            gap = True
+        alnum = 1 if (cls & _ALNUM) != 0 else 0
+        units[n] = np.uint64(32)
+        n += alnum & gap
+        units[n] = np.uint64(cp)
+        n += alnum
+        gap = (1 - alnum) & (gap | (1 if n > 0 else 0))
     return n
 
 
@@ -460,11 +461,10 @@ def _char_shingle_kernel(data, starts, ends, table, n_chars, ngram, out, out_off
     out_offsets[0] = 0
     units = np.empty(max(n_chars.max(), 1) if n_docs else 1, dtype=np.uint64)
     scratch = np.empty(units.size, dtype=np.uint32)
-    wide = np.empty(units.size, dtype=np.uint64)
     histogram = np.empty((4, 256), dtype=np.int64)
     for d in range(n_docs):
         n = _key_units(data, starts[d], ends[d], table, units)
-        kept = _hash_ngrams(units, n, ngram, out[out_offsets[d] :], scratch, wide, histogram)
+        kept = _hash_ngrams(units, n, ngram, out[out_offsets[d] :], scratch, histogram)
         out_offsets[d + 1] = out_offsets[d] + kept
 
 
@@ -519,11 +519,10 @@ def _char_signature_kernel(
     n_docs = starts.size
     size = max(n_chars.max(), 1) if n_docs else 1
     units = np.empty(size, dtype=np.uint64)
-    wide = np.empty(size, dtype=np.uint64)
     hashes = np.empty(size, dtype=np.uint32)
     for d in range(n_docs):
         n = _key_units(data, starts[d], ends[d], table, units)
-        n_out = _ngram_hash_values(units, n, ngram, hashes, wide)
+        n_out = _ngram_hash_values(units, n, ngram, hashes)
         if cap > 0:
             distinct[d] = _distinct_up_to(hashes, n_out, cap, slots)
         for s in range(n_out):
@@ -548,7 +547,7 @@ def _char_signature_kernel(
                 _signature_row(hashes, n_out, a, b, prefix_out, d)
             else:
                 short = np.empty(1, dtype=np.uint32)
-                _ngram_hash_values(units, m, ngram, short, wide)
+                _ngram_hash_values(units, m, ngram, short)
                 short[0] = _fmix32(short[0])
                 _signature_row(short, 1, a, b, prefix_out, d)
 
