@@ -584,3 +584,31 @@ def test_the_character_table_is_python_s_own_lower_case_and_classes() -> None:
         classes = entry >> 24
         assert bool(classes & minhash._WORD) == (re.fullmatch(r"\w", lower) is not None), hex(cp)
         assert bool(classes & minhash._SPACE) == lower.isspace(), hex(cp)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(1).integers(0, 2**32, 3_500, dtype=np.uint32),  # hashes: buckets
+        np.random.default_rng(2).integers(0, 200_000, 300, dtype=np.uint32),  # term ids: their range
+        np.random.default_rng(3).integers(0, 2**32, 40, dtype=np.uint32),  # short: insertion sort
+        np.repeat(np.random.default_rng(4).integers(0, 2**32, 3, dtype=np.uint32), 200),  # few values
+        np.zeros(100, dtype=np.uint32),
+        np.r_[np.full(60, 2**32 - 1), np.arange(60)].astype(np.uint32),  # both ends of the range
+        np.arange(1_000, dtype=np.uint32)[::-1].copy(),
+    ],
+)
+def test_sort_u32_sorts_whatever_the_values(values: np.ndarray) -> None:
+    """The bucket pass, its radix fallback (a bucket of many equal values) and insertion sort."""
+    x = values.copy()
+    minhash._sort_u32(x, np.empty(x.size, np.uint32), np.empty(minhash._SORT_COUNTS, np.int64))
+    assert np.array_equal(x, np.sort(values))
+
+
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=300), st.integers(0, 31))
+@settings(max_examples=200, deadline=None)
+def test_sort_u32_matches_numpy(values: list[int], shift: int) -> None:
+    x = (np.array(values, dtype=np.uint64) >> shift).astype(np.uint32)  # ranges of every width
+    expected = np.sort(x)
+    minhash._sort_u32(x, np.empty(x.size, np.uint32), np.empty(minhash._SORT_COUNTS, np.int64))
+    assert np.array_equal(x, expected)

@@ -42,6 +42,9 @@ _THREADS = min(2, os.cpu_count() or 1)
 _T = TypeVar("_T")
 _MIN_PARALLEL_WORK = 1_000_000
 _EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's initial hash value: the signature of an empty set
+_SORT_BITS = 16  # _sort_u32 buckets by at most this many top bits
+_SORT_COUNTS = 1 << _SORT_BITS
+_MAX_BUCKET = 32  # _sort_u32 falls back to LSD radix past this many values in a bucket
 _FREE_SLOT = np.uint64(1 << 32)  # an empty slot of _distinct_up_to's set (no 32-bit hash equals it)
 # Token hash: FNV-1a 64 over the code points, then fmix64. Shingle hash: a Horner chain over the
 # token hashes (or code points) with a golden-ratio multiplier, seeded with the n-gram width,
@@ -276,20 +279,21 @@ def _radix_pass(src, dst, n, shift, counts):
         counts[key] += 1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _insertion_sort(x):
+    for i in range(1, x.size):
+        v = x[i]
+        j = i - 1
+        while j >= 0 and x[j] > v:
+            x[j + 1] = x[j]
+            j -= 1
+        x[j + 1] = v
+
+
 @njit(cache=True, nogil=True)
-def _sort_u32(x, scratch, histogram):
-    """Sort x in place: LSD radix sort, 4 byte-passes (4.5x numba's quicksort on 500 random
-    hashes, whose comparisons mispredict half the time); insertion sort for short arrays."""
+def _radix_sort_u32(x, scratch, histogram):
+    """LSD radix sort in place, 4 byte-passes; histogram is (4, 256)."""
     n = x.size
-    if n < 48:
-        for i in range(1, n):
-            v = x[i]
-            j = i - 1
-            while j >= 0 and x[j] > v:
-                x[j + 1] = x[j]
-                j -= 1
-            x[j + 1] = v
-        return
     histogram[:, :] = 0
     for i in range(n):
         v = x[i]
@@ -302,6 +306,55 @@ def _sort_u32(x, scratch, histogram):
     _radix_pass(tmp, x, n, np.uint32(8), histogram[1])
     _radix_pass(x, tmp, n, np.uint32(16), histogram[2])
     _radix_pass(tmp, x, n, np.uint32(24), histogram[3])
+
+
+@njit(cache=True, nogil=True)
+def _sort_u32(x, scratch, counts):
+    """Sort x in place (scratch: at least x.size values; counts: _SORT_COUNTS int64).
+
+    Short arrays by insertion sort. Otherwise one counting-sort pass on the top bits of the
+    values' range, about one bucket per value, then insertion sort, which only moves a value
+    within its bucket: for hashes or ids spread evenly, 0.66x the time of a 4-pass LSD radix
+    sort on 3,500 values (15.2 -> 10.0 ns a value) and 0.9x on 300. A bucket of more than
+    _MAX_BUCKET values (many equal or clustered values) would make insertion sort quadratic:
+    then the LSD radix sort does it all, linear whatever the values.
+    """
+    n = x.size
+    if n < 48:
+        _insertion_sort(x)
+        return
+    top = np.uint32(0)
+    for i in range(n):
+        top = max(top, x[i])
+    bits = 1
+    while (1 << bits) < n and bits < _SORT_BITS:
+        bits += 1
+    span = 1
+    while span < 32 and (top >> np.uint32(span)) != 0:
+        span += 1  # the values fit in `span` bits
+    shift = np.uint32(max(span - bits, 0))
+    buckets = counts[: (top >> shift) + 1]
+    buckets[:] = 0
+    for i in range(n):
+        buckets[x[i] >> shift] += 1
+    total = 0
+    biggest = 0
+    for b in range(buckets.size):
+        k = buckets[b]
+        biggest = max(biggest, k)
+        buckets[b] = total
+        total += k
+    if biggest > _MAX_BUCKET:
+        _radix_sort_u32(x, scratch, counts[:1024].reshape((4, 256)))
+        return
+    tmp = scratch[:n]
+    for i in range(n):
+        v = x[i]
+        b = v >> shift
+        tmp[buckets[b]] = v
+        buckets[b] += 1
+    x[:] = tmp
+    _insertion_sort(x)
 
 
 @njit(cache=True, nogil=True)
@@ -372,7 +425,7 @@ def _word_shingle_kernel(data, starts, ends, table, n_words, ngram, out, out_off
     out_offsets[0] = 0
     units = np.empty(max(n_words.max(), 1) if n_docs else 1, dtype=np.uint64)
     scratch = np.empty(units.size, dtype=np.uint32)
-    histogram = np.empty((4, 256), dtype=np.int64)
+    histogram = np.empty(_SORT_COUNTS, dtype=np.int64)
     for d in range(n_docs):
         i, end = starts[d], ends[d]
         n = 0
@@ -461,7 +514,7 @@ def _char_shingle_kernel(data, starts, ends, table, n_chars, ngram, out, out_off
     out_offsets[0] = 0
     units = np.empty(max(n_chars.max(), 1) if n_docs else 1, dtype=np.uint64)
     scratch = np.empty(units.size, dtype=np.uint32)
-    histogram = np.empty((4, 256), dtype=np.int64)
+    histogram = np.empty(_SORT_COUNTS, dtype=np.int64)
     for d in range(n_docs):
         n = _key_units(data, starts[d], ends[d], table, units)
         kept = _hash_ngrams(units, n, ngram, out[out_offsets[d] :], scratch, histogram)

@@ -23,6 +23,7 @@ from numba import njit
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 
 from newsfold.minhash import (
+    _SORT_COUNTS,
     _WORD,
     EncodedTexts,
     _char_table,
@@ -177,7 +178,7 @@ def _count_rows(terms, starts, ends, column, indptr, indices, counts):  # pragma
         longest = max(longest, ends[d] - starts[d])
     distinct = np.empty(longest, dtype=np.uint32)
     scratch = np.empty(longest, dtype=np.uint32)
-    histogram = np.empty((4, 256), dtype=np.int64)
+    histogram = np.empty(_SORT_COUNTS, dtype=np.int64)
     # int32: half the cache lines of these random-access tables (a doc index and a count fit)
     seen_in = np.full(column.size, -1, dtype=np.int32)
     count = np.zeros(column.size, dtype=np.int32)
