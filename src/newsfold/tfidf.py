@@ -97,44 +97,53 @@ def _tokenize(
     Doc d's term ids go to out[out_start[d]:out_end[d]]. New terms get the next id and remember
     where they first occur (byte span); stop words (pre-inserted with value _STOP) are dropped.
     Returns (next doc to do, number of terms).
+
+    A doc in two passes, both without a branch per character or per token: its tokens' hashes
+    and spans (every character writes a slot, which only the end of a token of two or more
+    characters keeps), then their table lookups (every term id is written, which only a word
+    that is not a stop word keeps). Branching at each word boundary and lookup cost ~20% more.
     """
     n_docs = offsets.size - 1
     limit = keys.size // 2
+    most = 1
+    for d in range(first_doc, n_docs):
+        most = max(most, (offsets[d + 1] - offsets[d]) // 3 + 2)  # tokens of >= 2 characters, +1
+    hashes = np.empty(most, dtype=np.uint64)
+    token_start = np.empty(most, dtype=np.int64)
+    token_end = np.empty(most, dtype=np.int64)
     for d in range(first_doc, n_docs):
         if n_terms + (offsets[d + 1] - offsets[d]) // 3 + 1 > limit:
             return d, n_terms  # this doc could fill the table past half: grow it first
         i, end = offsets[d], offsets[d + 1]
-        n = out_start[d]
         h = _FNV_OFFSET
-        run = 0
+        run = 0  # word characters in a row, up to the one before i
         start = i
-        cp = 0
-        while True:
+        k = 0
+        while i < end:
             at = i
-            is_word = False
-            if i < end:
-                cp, cls, i = _next_char(data, i, end, table)
-                is_word = (cls & _WORD) != 0
-            if is_word:
-                if run == 0:
-                    start = at
-                    h = _FNV_OFFSET
-                h = (h ^ np.uint64(cp)) * _FNV_PRIME
-                run += 1
-                continue
-            if run >= 2:
-                slot, new = _insert(keys, values, _fmix64(h), n_terms)
-                if new:
-                    term_start[n_terms] = start
-                    term_end[n_terms] = at
-                    n_terms += 1
-                term = values[slot]
-                if term != _STOP:
-                    out[n] = term
-                    n += 1
-            run = 0
-            if at >= end:
-                break
+            cp, cls, i = _next_char(data, i, end, table)
+            word = 1 if (cls & _WORD) != 0 else 0
+            hashes[k] = h
+            token_start[k] = start
+            token_end[k] = at
+            k += (1 - word) & (1 if run >= 2 else 0)  # a non-word character ends the token
+            start = at if run == 0 else start
+            h = ((h if run > 0 else _FNV_OFFSET) ^ np.uint64(cp)) * _FNV_PRIME
+            run = (run + 1) * word
+        hashes[k] = h
+        token_start[k] = start
+        token_end[k] = end
+        k += 1 if run >= 2 else 0
+        n = out_start[d]
+        for t in range(k):
+            slot, new = _insert(keys, values, _fmix64(hashes[t]), n_terms)
+            if new:
+                term_start[n_terms] = token_start[t]
+                term_end[n_terms] = token_end[t]
+                n_terms += 1
+            term = values[slot]
+            out[n] = term  # within the doc's slots: a stop word's is taken by the next term
+            n += 1 if term != _STOP else 0
         out_end[d] = n
     return n_docs, n_terms
 
