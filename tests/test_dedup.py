@@ -17,7 +17,7 @@ from newsfold.dedup import (
     shingle_texts,
     sketch_texts,
 )
-from newsfold.minhash import MinHasher, text_fingerprints
+from newsfold.minhash import MinHasher, encode_texts, text_fingerprints
 
 CONFIG = DedupConfig()
 MINHASH = MinHashConfig()
@@ -129,6 +129,14 @@ def test_mixed_corpus_partition() -> None:
     assert groups(result) == set(truth)
     assert result.signatures.shape == (len(texts), MINHASH.num_perm)
     assert result.signatures.dtype == np.uint32
+    # The texts passed already encoded (as shared text does) give the same result.
+    times = np.array([None] * len(texts), dtype="datetime64[us]")
+    ids = [f"a{i:03d}" for i in range(len(texts))]
+    given = find_duplicates(texts, ids, times, CONFIG, MINHASH, encoded=encode_texts(texts))
+    assert np.array_equal(given.group, result.group) and np.array_equal(given.pairs, result.pairs)
+    assert np.array_equal(given.signatures, result.signatures)
+    with pytest.raises(ValueError, match="encoded must hold"):
+        find_duplicates(texts, ids, times, CONFIG, MINHASH, encoded=encode_texts(texts[1:]))
 
 
 def test_transitive_chain_is_one_group() -> None:

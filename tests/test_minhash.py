@@ -310,6 +310,25 @@ def test_encoded_texts_are_reused() -> None:
     assert len(encoded) == len(ODD_TEXTS)
 
 
+def test_encoded_texts_slice_and_take_are_the_subsets_encoded() -> None:
+    encoded = encode_texts(ODD_TEXTS)
+    for lo, hi in [(0, len(ODD_TEXTS)), (1, 3), (2, 2), (len(ODD_TEXTS) - 1, len(ODD_TEXTS))]:
+        part, expected = encoded.slice(lo, hi), encode_texts(ODD_TEXTS[lo:hi])
+        assert np.array_equal(part.offsets, expected.offsets) and np.array_equal(part.data, expected.data)
+    index = np.array([3, 0, 3, len(ODD_TEXTS) - 1], dtype=np.int64)  # any order, repeats
+    taken, expected = encoded.take(index), encode_texts([ODD_TEXTS[i] for i in index.tolist()])
+    assert np.array_equal(taken.offsets, expected.offsets) and np.array_equal(taken.data, expected.data)
+    assert len(encoded.take(np.zeros(0, dtype=np.int64))) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("plain", False), ("Straße 🙂 \ud7ff \ue000", False), ("lone \ud800", True), ("end \udfff", True)],
+)
+def test_has_surrogates_finds_what_only_surrogatepass_writes(text: str, expected: bool) -> None:
+    assert minhash.has_surrogates(encode_texts([text]).data) is expected
+
+
 def test_empty_batch() -> None:
     for shingles in (word_shingles([], 3), char_shingles([], 5)):
         assert len(shingles) == 0 and shingles.hashes.size == 0

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from conftest import PROJECT
 from newsfold import shared_text, store
 from newsfold.config import MinHashConfig, SharedTextConfig
-from newsfold.minhash import encode_texts
+from newsfold.minhash import char_keys, encode_texts
 from newsfold.shared_text import (
     _BOILERPLATE_MARKERS,
     _has_marker,
@@ -303,7 +303,11 @@ def test_lines_cut_from_the_encoded_corpus_equal_the_string_cut(monkeypatch):
         texts.append("".join(line + gap for line, gap in zip(lines, gaps, strict=True)).strip())
     segments = split_segments(texts, SharedTextConfig(min_chars=1))
     cut = np.flatnonzero(rng.random(len(segments)) < 0.5)
-    cleaned = shared_text._cleaned_texts(texts, segments, cut)
+    cleaned, cleaned_encoded = shared_text._cleaned_texts(texts, segments, cut)
+    # Gathered from the article's bytes, its cut bytes or encoded anew: as encode_texts gives them.
+    expected_cleaned = encode_texts(cleaned)
+    assert np.array_equal(cleaned_encoded.offsets, expected_cleaned.offsets)
+    assert np.array_equal(cleaned_encoded.data, expected_cleaned.data)
     residual = shared_text._residual_texts(segments, cut)
     by_article = {}
     for i in cut.tolist():
@@ -323,6 +327,26 @@ def test_lines_cut_from_the_encoded_corpus_equal_the_string_cut(monkeypatch):
     expected = encode_texts(expected_residual)
     assert np.array_equal(residual.offsets, expected.offsets)
     assert np.array_equal(residual.data, expected.data)
+
+
+def test_cleaned_texts_come_encoded_as_encode_texts_gives_them() -> None:
+    # Cut bytes that str.strip() shortens further (a Unicode space left at an end), a text cut
+    # to nothing (kept whole), a text cut as a string ("Σ"), and texts without a cut.
+    texts = [
+        "Shared line one here\nOwn words\u2003",
+        "Shared line one here\nOther own words",
+        "Shared line one here",
+        "ΣΟΦΙΑ wrote this\nShared line one here",
+        "Nothing shared at all\nin this text",
+    ]
+    segments = split_segments(texts, SharedTextConfig(min_chars=1))
+    keys = char_keys(segments.texts)
+    cut = np.array([i for i, key in enumerate(keys) if key == "shared line one here"], dtype=np.int64)
+    cleaned, encoded = shared_text._cleaned_texts(texts, segments, cut)
+    assert cleaned == ["Own words", "Other own words", texts[2], "ΣΟΦΙΑ wrote this", texts[4]]
+    expected = encode_texts(cleaned)
+    assert np.array_equal(encoded.offsets, expected.offsets)
+    assert np.array_equal(encoded.data, expected.data)
 
 
 @settings(max_examples=60, deadline=None)

@@ -230,9 +230,12 @@ class Sketches:
     prefix_bands: npt.NDArray[np.uint64]  # (n, bands) prefix_band_keys
 
 
-def sketch_texts(texts: Sequence[str], config: DedupConfig, minhash: MinHashConfig) -> Sketches:
+def sketch_texts(
+    texts: Sequence[str], config: DedupConfig, minhash: MinHashConfig, encoded: EncodedTexts | None = None
+) -> Sketches:
     """Fingerprints, shingle counts, signatures and prefix band keys of texts, in blocks of
-    _SKETCH_BLOCK texts.
+    _SKETCH_BLOCK texts (encoded a block at a time, unless `encoded`, the texts as
+    minhash.encode_texts gives them, is passed: then blocks of that).
 
     Character shingles are neither stored nor sorted: signature, count and prefix signature
     come from one pass (MinHasher.char_sketches; sorting every text's shingles cost twice the
@@ -246,11 +249,12 @@ def sketch_texts(texts: Sequence[str], config: DedupConfig, minhash: MinHashConf
     signatures.append(np.zeros((0, minhash.num_perm), np.uint32))
     prefix_bands = [np.zeros((0, bands), np.uint64)]
     for lo in range(0, len(texts), _SKETCH_BLOCK):
-        encoded = encode_texts(texts[lo : lo + _SKETCH_BLOCK])
-        hashes.append(text_fingerprints(encoded))
+        hi = min(lo + _SKETCH_BLOCK, len(texts))
+        block = encode_texts(texts[lo:hi]) if encoded is None else encoded.slice(lo, hi)
+        hashes.append(text_fingerprints(block))
         if config.shingles == "char":
             sketches = hasher.char_sketches(
-                encoded, config.char_ngram, config.min_containment_shingles, config.prefix_chars
+                block, config.char_ngram, config.min_containment_shingles, config.prefix_chars
             )
             assert sketches.signatures is not None and sketches.distinct is not None
             assert sketches.prefix_signatures is not None
@@ -258,10 +262,10 @@ def sketch_texts(texts: Sequence[str], config: DedupConfig, minhash: MinHashConf
             signatures.append(sketches.signatures)
             prefix = sketches.prefix_signatures
         else:
-            shingles = shingle_texts(encoded, config)
+            shingles = shingle_texts(block, config)
             sizes.append(shingles.sizes())
             signatures.append(hasher.signatures(shingles))
-            prefix = _prefix_signatures(hasher, encoded, config)
+            prefix = _prefix_signatures(hasher, block, config)
         prefix_bands.append(band_keys(prefix, bands, rows))
     return Sketches(
         text_hashes=np.concatenate(hashes),
@@ -276,6 +280,7 @@ def confirm_candidates(
     titles: Sequence[str | None] | None,
     candidates: npt.NDArray[np.int64],
     config: DedupConfig,
+    encoded: EncodedTexts | None = None,
 ) -> npt.NDArray[np.int64]:
     """confirm_pairs, shingling only the texts that are in a candidate pair, a block at a time.
 
@@ -306,7 +311,8 @@ def confirm_candidates(
         sub_texts = [texts[i] for i in chosen]
         sub_titles = None if titles is None else [titles[i] for i in chosen]
         pairs = np.searchsorted(members, local[pair_block == block])
-        kept = confirm_pairs(sub_texts, sub_titles, shingle_texts(sub_texts, config), pairs, config)
+        shingles = shingle_texts(sub_texts if encoded is None else encoded.take(involved[members]), config)
+        kept = confirm_pairs(sub_texts, sub_titles, shingles, pairs, config)
         confirmed.append(involved[members[kept]])
     return unique_rows(np.concatenate(confirmed))[0]
 
@@ -675,6 +681,7 @@ def find_duplicates(
     config: DedupConfig,
     minhash: MinHashConfig,
     titles: Sequence[str | None] | None = None,
+    encoded: EncodedTexts | None = None,
 ) -> DuplicateResult:
     """Group exact and near-duplicate articles and choose one canonical article per group.
 
@@ -686,6 +693,8 @@ def find_duplicates(
         minhash: Signature parameters (num_perm, seed; scheme "affine32").
         titles: Article titles (None where unknown); short texts under different titles are
             not copies (see confirm_pairs). None: titles are not used.
+        encoded: The texts as minhash.encode_texts gives them, if the caller has them (shared
+            text does): they are then not encoded again.
 
     Returns:
         The duplicate groups, verified pairs and signatures of the batch.
@@ -703,11 +712,13 @@ def find_duplicates(
     if titles is not None and len(titles) != n:
         raise ValueError(f"titles must have {n} items, got {len(titles)}")
 
-    sketches = sketch_texts(texts, config, minhash)
+    if encoded is not None and len(encoded) != n:
+        raise ValueError(f"encoded must hold {n} texts, got {len(encoded)}")
+    sketches = sketch_texts(texts, config, minhash, encoded)
     representative = group_exact_copies(exact_copy_keys(sketches.text_hashes, titles, sketches.sizes, config))
     representatives = np.flatnonzero(representative == np.arange(n))
     candidates = find_all_candidates(sketches.signatures, sketches.prefix_bands, representatives, config)
-    pairs = confirm_candidates(texts, titles, candidates, config)
+    pairs = confirm_candidates(texts, titles, candidates, config, encoded)
 
     copies = np.flatnonzero(representative != np.arange(n))
     exact_pairs = np.stack([representative[copies], copies], axis=1)

@@ -42,7 +42,7 @@ from newsfold.dedup import (
     prefix_band_keys,
     shingle_texts,
 )
-from newsfold.minhash import MinHasher, encode_texts, text_fingerprints
+from newsfold.minhash import EncodedTexts, MinHasher, text_fingerprints
 from newsfold.records import (
     ARTICLES_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -354,12 +354,20 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         old_canonical = np.zeros(n, dtype=bool)
         if prior is None:
             dups = find_duplicates(
-                cleaned, ids, published_np, config.dedup, config.minhash, titles=shared.titles
+                cleaned,
+                ids,
+                published_np,
+                config.dedup,
+                config.minhash,
+                shared.titles,
+                shared.cleaned_encoded,
             )
             edges = np.stack([np.arange(n), dups.group], axis=1)
             signatures, text_hashes = dups.signatures, dups.text_hashes
         else:
-            text_hashes, signatures, edges = _fold_duplicates(cleaned, shared.titles, prior, config)
+            text_hashes, signatures, edges = _fold_duplicates(
+                cleaned, shared.cleaned_encoded, shared.titles, prior, config
+            )
             old_group[:n_old] = prior.duplicate_group
             old_canonical[:n_old] = prior.is_canonical
             old_canonical = state.elect_missing_canonicals(rank, old_group, old_canonical)
@@ -401,7 +409,10 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         )
 
     # The frame (without text) serves the story summaries; the table is built from the lists.
-    month = published.dt.strftime("%Y-%m").fillna("unknown").to_numpy()
+    # numpy formats the months in C (pandas' strftime took 0.3 s at 10^5 articles); "unknown"
+    # fits the 7 characters of "YYYY-MM".
+    month = np.datetime_as_string(published_np.astype("datetime64[M]"), unit="M")
+    month[np.isnat(published_np)] = "unknown"
     duplicate_of = [None if c else ids[g] for c, g in zip(is_canonical, canonical, strict=True)]
     frame = pd.DataFrame(
         {
@@ -431,6 +442,7 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
             "published_month": month,
         },
         ARTICLES_SCHEMA,
+        shared.cleaned_encoded,
     )
 
     # Occurrences come by segment_id, article_id and start (find_shared_text's article_rank).
@@ -460,8 +472,14 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
     )
 
 
-def _table_in_chunks(columns: Mapping[str, Sequence[Any] | npt.NDArray[Any]], schema: pa.Schema) -> pa.Table:
-    """The columns as a table of _TABLE_ROWS-row chunks, each built from its slice of the lists.
+def _table_in_chunks(
+    columns: Mapping[str, Sequence[Any] | npt.NDArray[Any]],
+    schema: pa.Schema,
+    encoded_text: EncodedTexts | None = None,
+) -> pa.Table:
+    """The columns as a table of _TABLE_ROWS-row chunks, each built from its slice of the lists
+    (the text column's bytes from `encoded_text`, the texts' minhash encoding, where it serves:
+    see store.text_array).
 
     One string array holds at most 2 GB (int32 offsets), which the text of ~6*10^5 articles
     exceeds. Slicing an arrow-backed pandas column does not help: the slice keeps the 64-bit
@@ -472,7 +490,8 @@ def _table_in_chunks(columns: Mapping[str, Sequence[Any] | npt.NDArray[Any]], sc
     def column(field: pa.Field, lo: int) -> pa.Array:
         values = columns[field.name][lo : lo + _TABLE_ROWS]
         if field.name == "text" and isinstance(values, list):  # no second copy (store.text_array)
-            return store.text_array(values)
+            encoded = encoded_text.slice(lo, lo + len(values)) if encoded_text is not None else None
+            return store.text_array(values, encoded)
         return pa.array(values, type=field.type)
 
     return pa.concat_tables(
@@ -484,7 +503,11 @@ def _table_in_chunks(columns: Mapping[str, Sequence[Any] | npt.NDArray[Any]], sc
 
 
 def _fold_duplicates(
-    cleaned: Sequence[str], titles: Sequence[str | None], prior: Prior, config: PipelineConfig
+    cleaned: Sequence[str],
+    encoded: EncodedTexts,
+    titles: Sequence[str | None],
+    prior: Prior,
+    config: PipelineConfig,
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
     """Duplicate edges that involve a new article; stored signatures reused where text is unchanged.
 
@@ -493,7 +516,6 @@ def _fold_duplicates(
         pairs with at least one new article (pairs of stored articles were settled before).
     """
     n, n_old = len(cleaned), prior.n_old
-    encoded = encode_texts(cleaned)
     text_hashes = text_fingerprints(encoded)
     shingles = shingle_texts(encoded, config.dedup)
     reuse = np.zeros(n, dtype=bool)
