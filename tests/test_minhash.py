@@ -321,14 +321,6 @@ def test_encoded_texts_slice_and_take_are_the_subsets_encoded() -> None:
     assert len(encoded.take(np.zeros(0, dtype=np.int64))) == 0
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("plain", False), ("Straße 🙂 \ud7ff \ue000", False), ("lone \ud800", True), ("end \udfff", True)],
-)
-def test_has_surrogates_finds_what_only_surrogatepass_writes(text: str, expected: bool) -> None:
-    assert minhash.has_surrogates(encode_texts([text]).data) is expected
-
-
 def test_empty_batch() -> None:
     for shingles in (word_shingles([], 3), char_shingles([], 5)):
         assert len(shingles) == 0 and shingles.hashes.size == 0

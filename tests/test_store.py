@@ -234,22 +234,3 @@ def test_text_array_comes_in_chunks_past_the_string_limit(monkeypatch):
 def test_text_array_refuses_what_arrow_refuses():
     with pytest.raises(UnicodeEncodeError):
         store.text_array(["a lone surrogate \ud800"])
-
-
-def test_text_array_uses_the_kernels_encoding_where_it_is_the_utf8():
-    from newsfold.minhash import encode_texts
-
-    plain = ["", "plain ascii", "Straße – “quoted”", "emoji 🙂\nnew line"]
-    encoded = encode_texts(plain)
-    array = store.text_array(plain, encoded)
-    assert array.equals(pa.array(plain, pa.string()))
-    # Its bytes are those of the encoding, not a copy.
-    assert array.buffers()[2].address == encoded.data.ctypes.data
-    # "İ"/"Σ" texts are encoded lower-cased for the kernels: the texts' own UTF-8 is used then.
-    greek = [*plain, "İstanbul ΣΑΣ"]
-    assert store.text_array(greek, encode_texts(greek)).equals(pa.array(greek, pa.string()))
-    # A lone surrogate passes the kernels' encoding but not arrow's: refused as without it.
-    with pytest.raises(UnicodeEncodeError):
-        store.text_array(["a lone surrogate \ud800"], encode_texts(["a lone surrogate \ud800"]))
-    with pytest.raises(ValueError, match="must hold 2 texts"):
-        store.text_array(["a", "b"], encoded)

@@ -142,16 +142,6 @@ def gather_into(data, starts, ends, out_starts, out):  # pragma: no cover - comp
             k += 1
 
 
-@njit(cache=True, nogil=True)
-def has_surrogates(data):  # pragma: no cover - compiled
-    """Whether UTF-8 data holds an encoded surrogate (ED A0..BF ..), which only "surrogatepass"
-    writes: the one way the kernels' encoding of a str is not valid UTF-8."""
-    found = 0  # counted without a branch, so that the loop vectorises (0.49 -> 0.19 ns a byte)
-    for i in range(data.size - 1):
-        found += (data[i] == 0xED) & (data[i + 1] >= 0xA0)
-    return found > 0
-
-
 @dataclasses.dataclass(frozen=True)
 class TextSpans:
     """Texts as spans of one UTF-8 buffer: text i is data[starts[i]:ends[i]].

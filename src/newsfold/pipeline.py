@@ -348,6 +348,11 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         )
     with _timed(seconds, "dedup"):
         cleaned = shared.cleaned_texts
+        # The cleaned texts' encoding serves dedup only: kept past it, it would add a copy of
+        # every text to the stories stage's peak (3.5 GB at 10^6 articles).
+        encoded = shared.cleaned_encoded
+        assert encoded is not None
+        shared = dataclasses.replace(shared, cleaned_encoded=None)
         lengths = np.fromiter(map(len, cleaned), dtype=np.int64, count=n)
         rank = state.preference_rank(published_np, lengths, ids)
         old_group: list[str | None] = [None] * n
@@ -360,14 +365,12 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
                 config.dedup,
                 config.minhash,
                 shared.titles,
-                shared.cleaned_encoded,
+                encoded,
             )
             edges = np.stack([np.arange(n), dups.group], axis=1)
             signatures, text_hashes = dups.signatures, dups.text_hashes
         else:
-            text_hashes, signatures, edges = _fold_duplicates(
-                cleaned, shared.cleaned_encoded, shared.titles, prior, config
-            )
+            text_hashes, signatures, edges = _fold_duplicates(cleaned, encoded, shared.titles, prior, config)
             old_group[:n_old] = prior.duplicate_group
             old_canonical[:n_old] = prior.is_canonical
             old_canonical = state.elect_missing_canonicals(rank, old_group, old_canonical)
@@ -375,6 +378,7 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
             canonical_of = {old_group[i]: i for i in np.flatnonzero(old_canonical)}
             keep = np.array([canonical_of[g] for g in prior.duplicate_group], dtype=np.int64)
             edges = np.concatenate([edges, np.stack([np.arange(n_old), keep], axis=1)])
+        del encoded
         groups = state.assign_duplicate_groups(
             connected_groups(n, edges), rank, ids, old_group, old_canonical
         )
@@ -442,7 +446,6 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
             "published_month": month,
         },
         ARTICLES_SCHEMA,
-        shared.cleaned_encoded,
     )
 
     # Occurrences come by segment_id, article_id and start (find_shared_text's article_rank).
@@ -472,14 +475,8 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
     )
 
 
-def _table_in_chunks(
-    columns: Mapping[str, Sequence[Any] | npt.NDArray[Any]],
-    schema: pa.Schema,
-    encoded_text: EncodedTexts | None = None,
-) -> pa.Table:
-    """The columns as a table of _TABLE_ROWS-row chunks, each built from its slice of the lists
-    (the text column's bytes from `encoded_text`, the texts' minhash encoding, where it serves:
-    see store.text_array).
+def _table_in_chunks(columns: Mapping[str, Sequence[Any] | npt.NDArray[Any]], schema: pa.Schema) -> pa.Table:
+    """The columns as a table of _TABLE_ROWS-row chunks, each built from its slice of the lists.
 
     One string array holds at most 2 GB (int32 offsets), which the text of ~6*10^5 articles
     exceeds. Slicing an arrow-backed pandas column does not help: the slice keeps the 64-bit
@@ -490,8 +487,7 @@ def _table_in_chunks(
     def column(field: pa.Field, lo: int) -> pa.Array:
         values = columns[field.name][lo : lo + _TABLE_ROWS]
         if field.name == "text" and isinstance(values, list):  # no second copy (store.text_array)
-            encoded = encoded_text.slice(lo, lo + len(values)) if encoded_text is not None else None
-            return store.text_array(values, encoded)
+            return store.text_array(values)
         return pa.array(values, type=field.type)
 
     return pa.concat_tables(

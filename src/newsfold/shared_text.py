@@ -129,7 +129,7 @@ class SharedText:
     end: np.ndarray
     n_articles: np.ndarray
     cleaned_texts: list[str]
-    cleaned_encoded: EncodedTexts  # minhash.encode_texts(cleaned_texts)
+    cleaned_encoded: EncodedTexts | None  # minhash.encode_texts(cleaned_texts), until released
     titles: list[str | None]  # given title, else the article's shared headline, else None
     must_link: np.ndarray  # (m, 2) article pairs sharing a headline or syndicated passage
 

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from newsfold.minhash import EncodedTexts, encode_chunks, has_surrogates, text_chunks, utf8_bound
+from newsfold.minhash import encode_chunks, text_chunks, utf8_bound
 from newsfold.records import DATASET_SCHEMAS
 
 STATE_DIR = "state"
@@ -67,7 +67,7 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}"
 
 
-def text_array(texts: Sequence[str], encoded: EncodedTexts | None = None) -> pa.Array | pa.ChunkedArray:
+def text_array(texts: Sequence[str]) -> pa.Array | pa.ChunkedArray:
     """``pa.array(texts, pa.string())`` of texts without None, their bytes encoded by Python
     into one buffer that the array then uses as it is.
 
@@ -75,18 +75,8 @@ def text_array(texts: Sequence[str], encoded: EncodedTexts | None = None) -> pa.
     non-ASCII string CPython keeps that UTF-8 inside the object from then on
     (PyUnicode_AsUTF8AndSize): a second copy of every article's text, for as long as the
     strings live. Past 2 GB of bytes the array comes in chunks, as pa.array's does.
-
-    `encoded`, the texts as minhash.encode_texts gives them, serves as the buffer when it is
-    their UTF-8: when no text was lower-cased for the kernels and none holds a lone surrogate.
     """
-    if encoded is not None and len(encoded) != len(texts):
-        raise ValueError(f"encoded must hold {len(texts)} texts, got {len(encoded)}")
-    if (
-        encoded is None
-        or any("\u0130" in text or "\u03a3" in text for text in texts)
-        or has_surrogates(encoded.data)
-    ):
-        encoded = encode_chunks(text_chunks(texts), utf8_bound(texts), str.encode)  # strict: as arrow's
+    encoded = encode_chunks(text_chunks(texts), utf8_bound(texts), str.encode)  # strict: as arrow's
     pieces = string_arrays(encoded.data, encoded.offsets)
     if len(pieces) > 1:
         return pa.chunked_array(pieces, type=pa.string())
