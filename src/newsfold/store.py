@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from newsfold.minhash import encode_chunks, text_chunks, utf8_bound
+from newsfold.minhash import encode_all, utf8_bound
 from newsfold.records import DATASET_SCHEMAS
 
 STATE_DIR = "state"
@@ -76,7 +76,7 @@ def text_array(texts: Sequence[str]) -> pa.Array | pa.ChunkedArray:
     (PyUnicode_AsUTF8AndSize): a second copy of every article's text, for as long as the
     strings live. Past 2 GB of bytes the array comes in chunks, as pa.array's does.
     """
-    encoded = encode_chunks(text_chunks(texts), utf8_bound(texts), str.encode)  # strict: as arrow's
+    encoded = encode_all(texts, utf8_bound(texts), str.encode)  # strict: as arrow's
     pieces = string_arrays(encoded.data, encoded.offsets)
     if len(pieces) > 1:
         return pa.chunked_array(pieces, type=pa.string())
