@@ -311,13 +311,16 @@ def _cleaned_texts(
     n = len(texts)
     starts, ends = segments.doc_bytes[:-1].copy(), segments.doc_bytes[1:].copy()
     source = np.zeros(n, dtype=np.int8)
+    by_cut = np.array(from_cut, dtype=np.int64)
+    rank = np.array(cut_rank, dtype=np.int64)
+    source[by_cut] = 1
+    starts[by_cut], ends[by_cut] = encoded.offsets[rank], encoded.offsets[rank + 1]
     fresh = np.array(sorted(anew), dtype=np.int64)
-    taken = np.array(from_cut, dtype=np.int64)
-    source[taken], source[fresh] = 1, 2
-    starts[taken], ends[taken] = encoded.offsets[cut_rank], encoded.offsets[np.array(cut_rank, np.int64) + 1]
     fresh_bytes = [anew[a] for a in fresh.tolist()]
-    fresh_ends = np.cumsum([len(b) for b in fresh_bytes], dtype=np.int64)
-    starts[fresh], ends[fresh] = fresh_ends - [len(b) for b in fresh_bytes], fresh_ends
+    lengths = np.array([len(b) for b in fresh_bytes], dtype=np.int64)
+    source[fresh] = 2
+    ends[fresh] = np.cumsum(lengths)
+    starts[fresh] = ends[fresh] - lengths
     out_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(ends - starts, out=out_offsets[1:])
     out = np.empty(int(out_offsets[-1]), dtype=np.uint8)
