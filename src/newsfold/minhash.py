@@ -208,9 +208,9 @@ def encode_all(
     texts: Iterable[str], capacity: int = 0, encode: Callable[[str], bytes] = _encode_one
 ) -> EncodedTexts:
     """`encode_texts` of texts, holding one text's bytes at a time (the bytes objects of a whole
-    corpus would double its peak). The buffer starts at `capacity` bytes and
-    grows by half in place (realloc) when a text does not fit. `encode` gives each text's bytes
-    (by default as the kernels read them: see EncodedTexts).
+    corpus would double its peak). The buffer starts at `capacity` bytes and grows by half in
+    place (realloc) when a text does not fit. `encode` gives each text's bytes (by default as
+    the kernels read them: see EncodedTexts).
 
     Each text's bytes go straight into the buffer through a memoryview: joining chunks of 8,192
     texts' bytes first and copying the joined bytes in touched every byte twice more (20,000

@@ -206,7 +206,7 @@ def _count_rows(terms, starts, ends, column, indptr, indices, counts):  # pragma
                 m += 1
             count[t] += 1
         row = distinct[:m]
-        _sort_u32(row, scratch, histogram)  # radix: a row's ~300 ids come in random order
+        _sort_u32(row, scratch, histogram)  # a row's ~300 ids come in random order
         for k in range(m):
             indices[nnz] = column[row[k]]
             counts[nnz] = count[row[k]]
