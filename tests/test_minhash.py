@@ -321,6 +321,17 @@ def test_encoded_texts_slice_and_take_are_the_subsets_encoded() -> None:
     assert len(encoded.take(np.zeros(0, dtype=np.int64))) == 0
 
 
+def test_move_left_copies_overlapping_ranges_without_a_temporary() -> None:
+    for shift in (1, 3, 500):
+        buffer = np.arange(1_000, dtype=np.uint32)
+        expected = buffer.copy()
+        expected[0 : 1_000 - shift] = np.arange(shift, 1_000)
+        minhash.move_left(buffer, shift, 0, 1_000 - shift)
+        assert np.array_equal(buffer, expected)
+    with pytest.raises(ValueError, match="moves left only"):
+        minhash.move_left(np.zeros(4, np.uint8), 0, 1, 2)
+
+
 def test_empty_batch() -> None:
     for shingles in (word_shingles([], 3), char_shingles([], 5)):
         assert len(shingles) == 0 and shingles.hashes.size == 0

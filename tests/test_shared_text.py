@@ -331,13 +331,14 @@ def test_lines_cut_from_the_encoded_corpus_equal_the_string_cut(monkeypatch):
 
 def test_cleaned_texts_come_encoded_as_encode_texts_gives_them() -> None:
     # Cut bytes that str.strip() shortens further (a Unicode space left at an end), a text cut
-    # to nothing (kept whole), a text cut as a string ("Σ"), and texts without a cut.
+    # to nothing (kept whole), a text cut as a string ("Σ"), and texts without a cut (one with
+    # three newlines and a trailing space, which the byte copy would change).
     texts = [
         "Shared line one here\nOwn words\u2003",
         "Shared line one here\nOther own words",
         "Shared line one here",
         "ΣΟΦΙΑ wrote this\nShared line one here",
-        "Nothing shared at all\nin this text",
+        "Nothing shared at all\n\n\nin this text ",  # uncut, but not as the byte copy leaves it
     ]
     segments = split_segments(texts, SharedTextConfig(min_chars=1))
     keys = char_keys(segments.texts)

@@ -36,6 +36,7 @@ from newsfold.minhash import (
     key_fingerprints,
     line_spans,
     lsh_params,
+    move_left,
     thread_parts,
     verified_bucket_groups,
 )
@@ -273,74 +274,84 @@ def _cleaned_texts(
     the ends stripped (as _cut_spans does); a text left empty is kept whole. Also returned:
     the cleaned texts as minhash.encode_texts encodes them, for the stages after this one.
 
-    The bytes are cut in one compiled pass and each changed article decoded once. A text that
-    contains "İ" or "Σ" is encoded lower-cased (minhash.encode_texts), so it is cut as a string.
-    The encoded texts are gathered from the bytes at hand (the article's own, or its cut ones)
-    rather than encoded again (0.6 s of one core at 10^5 articles); only a text that str.strip()
-    shortened further, or one cut as a string, is encoded anew.
+    The bytes of every article are cut (or copied) in one compiled pass, and each changed
+    article is decoded once: that buffer is the cleaned texts' encoding, so they are not encoded
+    again (0.6 s of one core at 10^5 articles). A text that contains "İ" or "Σ" is encoded
+    lower-cased (minhash.encode_texts), so it is cut as a string; it, a text that str.strip()
+    shortened further than the byte cut, and an uncut text that the copy changed (not
+    normalised) are encoded anew and patched in.
     """
     cleaned = list(texts)
-    articles, whole, encoded = _cut_lines(segments, cut, 0.0)
+    n = len(texts)
+    _, whole, encoded = _cut_lines(segments, cut, 0.0, every_article=True)
     data = encoded.data.data  # the buffer itself: slices decode without a copy to bytes
     offsets = encoded.offsets.tolist()
-    run_start = [*np.searchsorted(segments.article[cut], articles).tolist(), len(cut)]
-    from_cut: list[int] = []  # articles whose cut bytes are their cleaned text's
-    cut_rank: list[int] = []
+    article = segments.article[cut]
+    changed = np.flatnonzero(np.bincount(article, minlength=n) > 0)
+    run_start = np.searchsorted(article, np.arange(n + 1)).tolist()
     anew: dict[int, bytes] = {}
-    for k, (a, kept_whole) in enumerate(zip(articles.tolist(), whole.tolist(), strict=True)):
+    for a, kept_whole in zip(changed.tolist(), whole[changed].tolist(), strict=True):
         text = texts[a]
         if "\u0130" in text or "\u03a3" in text:
-            span = cut[run_start[k] : run_start[k + 1]]
+            span = cut[run_start[a] : run_start[a + 1]]
             spans = zip(segments.start[span].tolist(), segments.end[span].tolist(), strict=True)
-            body = _cut_spans(text, list(spans))
-            if body:
-                cleaned[a] = body
-                anew[a] = _encode_one(body)
+            cleaned[a] = _cut_spans(text, list(spans)) or text
+            anew[a] = _encode_one(cleaned[a])
         elif not kept_whole:
-            raw = str(data[offsets[k] : offsets[k + 1]], "utf-8", "surrogatepass")
+            raw = str(data[offsets[a] : offsets[a + 1]], "utf-8", "surrogatepass")
             body = raw.strip()
-            if body:
+            if body and len(body) == len(raw):
                 cleaned[a] = body
-                if len(body) == len(raw):
-                    from_cut.append(a)
-                    cut_rank.append(k)
-                else:
-                    anew[a] = _encode_one(body)
-    # Each cleaned text's bytes: the article's own (unchanged or kept whole), its cut bytes, or
-    # encoded anew; copied side by side in three gathers.
-    n = len(texts)
-    starts, ends = segments.doc_bytes[:-1].copy(), segments.doc_bytes[1:].copy()
-    source = np.zeros(n, dtype=np.int8)
-    by_cut = np.array(from_cut, dtype=np.int64)
-    rank = np.array(cut_rank, dtype=np.int64)
-    source[by_cut] = 1
-    starts[by_cut], ends[by_cut] = encoded.offsets[rank], encoded.offsets[rank + 1]
+            else:
+                cleaned[a] = body or text
+                anew[a] = _encode_one(cleaned[a])
+    # An uncut article is copied as it is unless it has ASCII whitespace at an end or three
+    # newlines in a row, which a normalised text has not.
+    uncut = np.ones(n, dtype=bool)
+    uncut[changed] = False
+    lengths = np.diff(encoded.offsets)
+    for a in np.flatnonzero(uncut & (lengths != np.diff(segments.doc_bytes))).tolist():
+        anew[a] = _encode_one(texts[a])
+    if not anew:
+        return cleaned, encoded
+    # Patched: every text's bytes from the buffer but those encoded anew, side by side.
+    starts, ends = encoded.offsets[:-1].copy(), encoded.offsets[1:].copy()
     fresh = np.array(sorted(anew), dtype=np.int64)
     fresh_bytes = [anew[a] for a in fresh.tolist()]
-    lengths = np.array([len(b) for b in fresh_bytes], dtype=np.int64)
-    source[fresh] = 2
-    ends[fresh] = np.cumsum(lengths)
-    starts[fresh] = ends[fresh] - lengths
+    sizes = np.array([len(b) for b in fresh_bytes], dtype=np.int64)
+    ends[fresh] = np.cumsum(sizes)
+    starts[fresh] = ends[fresh] - sizes
     out_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(ends - starts, out=out_offsets[1:])
     out = np.empty(int(out_offsets[-1]), dtype=np.uint8)
-    fresh_data = np.frombuffer(b"".join(fresh_bytes), dtype=np.uint8)
-    for code, buffer in ((0, segments.spans.data), (1, encoded.data), (2, fresh_data)):
-        which = np.flatnonzero(source == code)
+    from_buffer = np.ones(n, dtype=bool)
+    from_buffer[fresh] = False
+    for which, buffer in (
+        (np.flatnonzero(from_buffer), encoded.data),
+        (fresh, np.frombuffer(b"".join(fresh_bytes), dtype=np.uint8)),
+    ):
         gather_into(buffer, starts[which], ends[which], out_offsets[which], out)
     return cleaned, EncodedTexts(out, out_offsets)
 
 
 def _cut_lines(
-    segments: Segments, cut: np.ndarray, min_share: float
+    segments: Segments, cut: np.ndarray, min_share: float, every_article: bool = False
 ) -> tuple[np.ndarray, np.ndarray, EncodedTexts]:
     """The articles of the segments `cut` (ascending segment indices), without them: (article
     indices, whether each kept its whole text, their encodings). An article keeps its whole text
-    when what is left has no character or fewer than min_share of its characters."""
+    when what is left has no character or fewer than min_share of its characters. With
+    every_article, all the articles, in order (those without a cut as the kernel copies them:
+    ASCII whitespace stripped from the ends, runs of newlines cut to two)."""
     article = segments.article[cut]  # ascending, as cut is
-    first = np.flatnonzero(np.r_[True, article[1:] != article[:-1]]) if len(cut) else np.zeros(0, np.int64)
-    articles = article[first]
-    cut_offsets = np.r_[first, len(cut)].astype(np.int64)
+    if every_article:
+        articles = np.arange(len(segments.doc_bytes) - 1, dtype=np.int64)
+        cut_offsets = np.searchsorted(article, np.arange(len(articles) + 1)).astype(np.int64)
+    else:
+        first = (
+            np.flatnonzero(np.r_[True, article[1:] != article[:-1]]) if len(cut) else np.zeros(0, np.int64)
+        )
+        articles = article[first]
+        cut_offsets = np.r_[first, len(cut)].astype(np.int64)
     cut_start, cut_end = segments.spans.starts[cut], segments.spans.ends[cut]
     doc_start, doc_end = segments.doc_bytes[articles], segments.doc_bytes[articles + 1]
     region = np.r_[0, np.cumsum(doc_end - doc_start)]  # an article's bytes at most
@@ -362,8 +373,7 @@ def _cut_lines(
     out_offsets, end = [np.zeros(1, dtype=np.int64)], 0
     for (lo, _), offsets in zip(parts, results, strict=True):
         n = int(offsets[-1])
-        if region[lo] != end:
-            out[end : end + n] = out[region[lo] : region[lo] + n]
+        move_left(out, int(region[lo]), end, n)
         out_offsets.append(offsets[1:] + end)
         end += n
     return articles, whole, EncodedTexts(out[:end], np.concatenate(out_offsets))
