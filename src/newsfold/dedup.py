@@ -107,18 +107,25 @@ def find_candidates(
 
 
 def prefix_band_keys(
-    texts: Sequence[str], config: DedupConfig, minhash: MinHashConfig
+    texts: Sequence[str] | EncodedTexts, config: DedupConfig, minhash: MinHashConfig
 ) -> npt.NDArray[np.uint64]:
     """The index find_reprint_candidates searches: LSH band keys (at config.prefix_threshold) of
     the signatures of each text's first config.prefix_chars key characters (see
-    minhash.char_keys), a block of texts at a time."""
+    minhash.char_keys), a block of texts at a time (texts: strings, or as encode_texts gives
+    them)."""
     hasher = MinHasher(num_perm=minhash.num_perm, seed=minhash.seed)
     bands, rows = lsh_params(config.prefix_threshold, minhash.num_perm)
     keys = [np.zeros((0, bands), dtype=np.uint64)]
     for lo in range(0, len(texts), _SKETCH_BLOCK):
-        block = texts[lo : lo + _SKETCH_BLOCK]
+        block = _encoded_block(texts, lo, lo + _SKETCH_BLOCK)
         keys.append(band_keys(_prefix_signatures(hasher, block, config), bands, rows))
     return np.concatenate(keys)
+
+
+def _encoded_block(texts: Sequence[str] | EncodedTexts, lo: int, hi: int) -> EncodedTexts:
+    """Texts lo..hi-1 encoded: a view when they come encoded, else encoded now."""
+    hi = min(hi, len(texts))
+    return texts.slice(lo, hi) if isinstance(texts, EncodedTexts) else encode_texts(texts[lo:hi])
 
 
 def _prefix_signatures(
@@ -249,8 +256,7 @@ def sketch_texts(
     signatures.append(np.zeros((0, minhash.num_perm), np.uint32))
     prefix_bands = [np.zeros((0, bands), np.uint64)]
     for lo in range(0, len(texts), _SKETCH_BLOCK):
-        hi = min(lo + _SKETCH_BLOCK, len(texts))
-        block = encode_texts(texts[lo:hi]) if encoded is None else encoded.slice(lo, hi)
+        block = _encoded_block(texts if encoded is None else encoded, lo, lo + _SKETCH_BLOCK)
         hashes.append(text_fingerprints(block))
         if config.shingles == "char":
             sketches = hasher.char_sketches(

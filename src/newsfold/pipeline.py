@@ -531,7 +531,7 @@ def _fold_duplicates(
     exact = exact[is_new[exact[:, 0]] | is_new[exact[:, 1]]]
     candidates = find_all_candidates(
         signatures,
-        prefix_band_keys(cleaned, config.dedup, config.minhash),
+        prefix_band_keys(encoded, config.dedup, config.minhash),
         np.flatnonzero(representative == np.arange(n)),
         config.dedup,
     )

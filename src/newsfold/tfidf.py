@@ -187,7 +187,7 @@ def _count_rows(terms, starts, ends, column, indptr, indices, counts):  # pragma
         longest = max(longest, ends[d] - starts[d])
     distinct = np.empty(longest, dtype=np.uint32)
     scratch = np.empty(longest, dtype=np.uint32)
-    histogram = np.empty(_SORT_COUNTS, dtype=np.int64)
+    sort_counts = np.empty(_SORT_COUNTS, dtype=np.int64)
     # int32: half the cache lines of these random-access tables (a doc index and a count fit)
     seen_in = np.full(column.size, -1, dtype=np.int32)
     count = np.zeros(column.size, dtype=np.int32)
@@ -206,7 +206,7 @@ def _count_rows(terms, starts, ends, column, indptr, indices, counts):  # pragma
                 m += 1
             count[t] += 1
         row = distinct[:m]
-        _sort_u32(row, scratch, histogram)  # a row's ~300 ids come in random order
+        _sort_u32(row, scratch, sort_counts)  # a row's ~300 ids come in random order
         for k in range(m):
             indices[nnz] = column[row[k]]
             counts[nnz] = count[row[k]]
