@@ -2,6 +2,7 @@ import codecs
 import gzip
 import json
 import os
+import pickle
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -452,6 +453,24 @@ def test_duplicate_ids_across_files_keep_the_first(raw: Path) -> None:
         ("b.jsonl", 'duplicate article_id "X" (first seen in a.jsonl)'),
         ("c.csv", 'duplicate article_id "X" (first seen in a.jsonl)'),
     }
+
+
+def test_results_pickle_column_by_column_and_back(raw: Path) -> None:
+    # Reading processes send their results back pickled (articles as columns, not objects).
+    write_jsonl(
+        raw / "a.jsonl",
+        [
+            {"id": "X", "text": "First.", "title": "T", "published": "2024-01-02T03:04:05Z", "tag": 1},
+            {"id": "Y", "text": "Second."},
+            {"id": "Z"},
+        ],
+    )
+    result = ingest(raw)
+    assert len(result.articles) == 2 and len(result.quarantine) == 1
+    for protocol in (2, pickle.HIGHEST_PROTOCOL):
+        assert pickle.loads(pickle.dumps(result, protocol=protocol)) == result
+    empty = IngestResult([], [])
+    assert pickle.loads(pickle.dumps(empty)) == empty
 
 
 # File system oddities

@@ -76,6 +76,20 @@ class IngestResult:
     articles: list[Article]
     quarantine: list[QuarantineRecord]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Articles are pickled column by column (reading processes send their results back
+        # pickled): a slots dataclass unpickles through a Python-level __setstate__ per object,
+        # which cost the receiving process ~1.5 s of CPU for 10^5 articles while both cores read.
+        columns = tuple([getattr(a, name) for a in self.articles] for name in _ARTICLE_FIELDS)
+        return _unpickle_result, (columns, self.quarantine)
+
+
+_ARTICLE_FIELDS = tuple(field.name for field in dataclasses.fields(Article))
+
+
+def _unpickle_result(columns: tuple[list[Any], ...], quarantine: list[QuarantineRecord]) -> IngestResult:
+    return IngestResult(list(map(Article, *columns)), quarantine)
+
 
 class _Quarantined(Exception):
     """An input (file or record) that must be quarantined; caught inside this module."""
