@@ -212,3 +212,28 @@ def test_prefix_windows_are_those_of_the_cut_lines(lines, other, budget, gaps) -
     every = windows.windows(0, len(windows.win_start))
     bounds = itertools.pairwise(encoded.offsets.tolist())
     assert [bytes(encoded.data[a:b]).decode() for a, b in bounds] == every
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    windows=st.lists(st.sets(st.integers(0, 60), max_size=30), min_size=1, max_size=8),
+    docs=st.lists(st.sets(st.integers(0, 60), max_size=50), min_size=1, max_size=3),
+    containment=st.sampled_from([0.0, 0.25, 0.5, 0.8, 1.0]),
+    data=st.data(),
+)
+def test_windows_covered_counts_until_the_answer_is_settled(windows, docs, containment, data) -> None:
+    # The kernel stops counting once a window is covered or can no longer be: the verdicts are
+    # those of the full count.
+    other = np.array([data.draw(st.integers(0, len(docs) - 1)) for _ in windows], dtype=np.int64)
+    w_hashes = np.array([h for w in windows for h in sorted(w)], dtype=np.uint32)
+    w_offsets = np.cumsum([0] + [len(w) for w in windows])
+    d_hashes = np.array([h for d in docs for h in sorted(d)], dtype=np.uint32)
+    d_offsets = np.cumsum([0] + [len(d) for d in docs]).astype(np.int64)
+    out = np.empty(len(windows), dtype=np.bool_)
+    dedup._windows_covered(
+        w_hashes, w_offsets[:-1], w_offsets[1:], d_hashes, d_offsets, other, containment, out
+    )  # fmt: skip
+    expected = [
+        len(w & docs[d]) >= containment * len(w) for w, d in zip(windows, other.tolist(), strict=True)
+    ]
+    assert out.tolist() == expected

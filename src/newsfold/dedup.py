@@ -480,20 +480,19 @@ def uncovered_shares(
     against = np.repeat(other, counts)
     window_shingles = shingle_texts(cut.encoded(), config)
     w_offsets = window_shingles.offsets
-    hits = np.empty(len(window), dtype=np.int64)
+    covered = np.empty(len(window), dtype=np.bool_)
 
     def work(lo: int, hi: int) -> None:
-        _window_hits(
+        _windows_covered(
             window_shingles.hashes, w_offsets[window[lo:hi]], w_offsets[window[lo:hi] + 1],
-            shingles.hashes, shingles.offsets, against[lo:hi], hits[lo:hi],
+            shingles.hashes, shingles.offsets, against[lo:hi], config.window_containment, covered[lo:hi],
         )  # fmt: skip
 
     # The kernel releases the GIL: the two halves of the windows run in two threads.
     half = len(window) // 2
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda part: work(*part), [(0, half), (half, len(window))]))
-    n_shingles = window_shingles.sizes()[window]
-    uncovered = (hits < config.window_containment * n_shingles) & (n_shingles > 0)
+    uncovered = ~covered
     length = cut.lengths[window]
     total = np.bincount(owner, weights=length, minlength=2 * len(pairs))
     missing = np.bincount(owner, weights=length * uncovered, minlength=2 * len(pairs))
@@ -624,16 +623,23 @@ def _cut_windows_kernel(code_points, lo, hi, width, min_words, starts, ends, spa
 
 
 @njit(cache=True, nogil=True)
-def _window_hits(w_hashes, w_starts, w_ends, d_hashes, d_offsets, other, out):  # pragma: no cover - compiled
-    """For each window, how many of its (sorted) shingles are in its other text's sorted set.
+def _windows_covered(
+    w_hashes, w_starts, w_ends, d_hashes, d_offsets, other, containment, out
+):  # pragma: no cover
+    """For each window, whether at least `containment` of its (sorted) shingles are in its other
+    text's sorted set (a window without shingles is covered).
 
     A window has ~300 shingles against a text's thousands, so each is looked up by galloping
-    (exponential, then binary search) forward from the previous one's place.
+    (exponential, then binary search) forward from the previous one's place. The count stops
+    once it settles the answer: a window of a copy, once `containment` of its shingles are found.
     """
     for w in range(out.shape[0]):
         j, j_end = d_offsets[other[w]], d_offsets[other[w] + 1]
+        need = containment * (w_ends[w] - w_starts[w])
         n = 0
         for i in range(w_starts[w], w_ends[w]):
+            if n >= need or n + (w_ends[w] - i) < need:
+                break
             x = w_hashes[i]
             step = 1
             while j + step < j_end and d_hashes[j + step] < x:
@@ -650,7 +656,7 @@ def _window_hits(w_hashes, w_starts, w_ends, d_hashes, d_offsets, other, out):  
                 break
             if d_hashes[j] == x:
                 n += 1
-        out[w] = n
+        out[w] = n >= need
 
 
 def choose_canonical(
