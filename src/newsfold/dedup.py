@@ -630,8 +630,9 @@ def _windows_covered(
     text's sorted set (a window without shingles is covered).
 
     A window has ~300 shingles against a text's thousands, so each is looked up by galloping
-    (exponential, then binary search) forward from the previous one's place. The count stops
-    once it settles the answer: a window of a copy, once `containment` of its shingles are found.
+    (exponential, then binary search) forward from the previous one's place. The count stops as
+    soon as it settles the verdict: once `containment` of the window's shingles are found (most
+    windows of a copy), or once too few are left to reach that share.
     """
     for w in range(out.shape[0]):
         j, j_end = d_offsets[other[w]], d_offsets[other[w] + 1]
