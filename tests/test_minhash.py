@@ -330,6 +330,10 @@ def test_move_left_copies_overlapping_ranges_without_a_temporary() -> None:
         assert np.array_equal(buffer, expected)
     with pytest.raises(ValueError, match="moves left only"):
         minhash.move_left(np.zeros(4, np.uint8), 0, 1, 2)
+    with pytest.raises(ValueError, match="past the buffer"):
+        minhash.move_left(np.zeros(4, np.uint8), 2, 0, 3)
+    with pytest.raises(ValueError, match="contiguous"):
+        minhash.move_left(np.zeros(8, np.uint8)[::2], 1, 0, 2)
 
 
 def test_empty_batch() -> None:

@@ -1,5 +1,6 @@
 """Shingles and MinHash signatures, vectorised and compatible with datasketch's "affine32" scheme."""
 
+import ctypes
 import dataclasses
 import functools
 import itertools
@@ -842,18 +843,17 @@ def _shingles_from(
 def move_left(buffer: npt.NDArray[Any], src: int, dst: int, n: int) -> None:
     """buffer[dst:dst+n] = buffer[src:src+n] for dst <= src, without a temporary copy: an
     overlapping assignment makes numpy copy the whole source range first (1.7 GB at 10^6
-    articles), and chunks that do not overlap are as small as the shift, which can be a few
-    bytes."""
+    articles). libc's memmove copies overlapping ranges as they are, ~10 GB/s here against
+    0.7 GB/s for a compiled loop of element copies, and ctypes releases the GIL around it."""
     if src < dst:
         raise ValueError(f"move_left moves left only, got src {src} < dst {dst}")
+    if not buffer.flags.c_contiguous or buffer.ndim != 1:
+        raise ValueError("move_left needs a contiguous one-dimensional buffer")
+    if src + n > buffer.size:
+        raise ValueError(f"move_left: {n} items from {src} run past the buffer's {buffer.size}")
     if src != dst and n > 0:
-        _forward_copy(buffer, src, dst, n)
-
-
-@njit(cache=True, nogil=True)
-def _forward_copy(buffer, src, dst, n):  # pragma: no cover - compiled
-    for i in range(n):  # front to back: safe when dst <= src, however the ranges overlap
-        buffer[dst + i] = buffer[src + i]
+        base, size = buffer.ctypes.data, buffer.itemsize
+        ctypes.memmove(base + dst * size, base + src * size, n * size)
 
 
 def word_shingles(texts: _Texts, ngram: int) -> Shingles:
