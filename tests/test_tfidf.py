@@ -1,5 +1,7 @@
 """tfidf_vectors must equal scikit-learn's TfidfVectorizer bit for bit (values, storage order, vocabulary)."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -7,6 +9,7 @@ from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from newsfold import tfidf
+from newsfold.minhash import encode_texts
 from newsfold.tfidf import count_terms, tfidf_vectors
 
 TEXTS = [
@@ -55,10 +58,21 @@ def test_equals_scikit_learn(kwargs):
 @pytest.mark.parametrize("kwargs", [{}, {"min_df": 2}])
 def test_tokens_and_rows_counted_in_two_threads_equal_scikit_learn(monkeypatch, kwargs):
     monkeypatch.setattr(tfidf, "_MIN_THREAD_TOKENS", 0)  # thread even the small corpus
+    monkeypatch.setattr(tfidf, "_MIN_THREAD_BYTES", 0)
     _assert_same(TEXTS * 3, **kwargs)
     rng = np.random.default_rng(1)
     words = [f"w{i:05d}" for i in range(30_000)]  # the second half meets new terms and grows
     _assert_same([" ".join(rng.choice(words, 300)) for _ in range(200)], **kwargs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("ab _é日İ\n")), max_size=40), min_size=1, max_size=6))
+def test_token_bounds_hold_every_token(texts):
+    # The term buffer is sized by these bounds and written unchecked by compiled code.
+    bounds = tfidf._token_bounds(encode_texts(texts).offsets)
+    for text, bound in zip(texts, bounds.tolist(), strict=True):
+        assert len(re.findall(r"(?u)\b\w\w+\b", text)) <= bound
+    assert tfidf._token_bounds(encode_texts(["ab cd ef"]).offsets).tolist() == [3]  # tight
 
 
 def test_grows_its_table_on_a_large_vocabulary():
@@ -107,6 +121,7 @@ def test_equals_scikit_learn_on_any_text(texts):
 def test_rows_without_vocabulary_are_the_vectors_with_columns_renumbered(monkeypatch, threads, kwargs):
     if threads:
         monkeypatch.setattr(tfidf, "_MIN_THREAD_TOKENS", 0)
+        monkeypatch.setattr(tfidf, "_MIN_THREAD_BYTES", 0)
         monkeypatch.setattr(tfidf, "thread_parts", lambda w: [(0, len(w) // 2), (len(w) // 2, len(w))])
     rng = np.random.default_rng(2)
     words = [f"w{i:04d}" for i in range(3_000)]

@@ -15,6 +15,7 @@ Terms are identified by a 64-bit hash; two distinct terms of one corpus collidin
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +33,7 @@ from newsfold.minhash import (
     _sort_u32,
     encode_texts,
     in_threads,
+    move_left,
     thread_parts,
 )
 
@@ -41,29 +43,15 @@ _STOP = np.int64(-2)  # table value of a stop word
 _EMPTY_SLOT = np.int64(-1)
 # Below this many tokens the rows are counted in one thread (a thread costs more than it saves).
 _MIN_THREAD_TOKENS = 1_000_000
+# ... and below this many bytes (~1 M tokens of English at ~7 bytes a token) the docs are
+# tokenised in one.
+_MIN_THREAD_BYTES = 7_000_000
 
 
-@njit(cache=True, nogil=True)
-def _count_tokens(data, offsets, table):  # pragma: no cover - compiled
-    """Tokens (runs of >= 2 word characters) per doc."""
-    n_docs = offsets.size - 1
-    counts = np.zeros(n_docs, dtype=np.int64)
-    for d in range(n_docs):
-        i, end = offsets[d], offsets[d + 1]
-        run = 0
-        n = 0
-        while i < end:
-            _, cls, i = _next_char(data, i, end, table)
-            if (cls & _WORD) != 0:
-                run += 1
-            else:
-                if run >= 2:
-                    n += 1
-                run = 0
-        if run >= 2:
-            n += 1
-        counts[d] = n
-    return counts
+def _token_bounds(offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """At most how many tokens each doc has: a token is two or more characters (at least one
+    byte each) followed by a character that is not a word character, or by the doc's end."""
+    return np.diff(offsets) // 3 + 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -90,13 +78,14 @@ def _rehash(keys, values, new_keys, new_values):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _tokenize(
-    data, offsets, table, first_doc, keys, values, n_terms, term_start, term_end, out, out_start, out_end
+    data, offsets, table, first_doc, keys, values, n_terms, term_start, term_end, out, pos, out_start, out_end
 ):  # pragma: no cover - compiled
-    """Term ids of every token, from doc first_doc on, until the table is half full.
+    """Term ids of every token, from doc first_doc on, written to out from out[pos] on, until
+    the table is half full. out must have room for the docs' _token_bounds from pos on.
 
-    Doc d's term ids go to out[out_start[d]:out_end[d]]. New terms get the next id and remember
-    where they first occur (byte span); stop words (pre-inserted with value _STOP) are dropped.
-    Returns (next doc to do, number of terms).
+    Doc d's term ids go to out[out_start[d]:out_end[d]], the docs one after the other. New terms
+    get the next id and remember where they first occur (byte span); stop words (pre-inserted
+    with value _STOP) are dropped. Returns (next doc to do, number of terms, next free slot).
 
     A doc in two passes, both without a branch per character or per token: its tokens' hashes
     and spans (every character writes a slot, which only the end of a token of two or more
@@ -113,7 +102,7 @@ def _tokenize(
     token_end = np.empty(most, dtype=np.int64)
     for d in range(first_doc, n_docs):
         if n_terms + (offsets[d + 1] - offsets[d]) // 3 + 1 > limit:
-            return d, n_terms  # this doc could fill the table past half: grow it first
+            return d, n_terms, pos  # this doc could fill the table past half: grow it first
         i, end = offsets[d], offsets[d + 1]
         h = _FNV_OFFSET
         run = 0  # word characters in a row, up to the one before i
@@ -134,7 +123,8 @@ def _tokenize(
         token_start[k] = start
         token_end[k] = end
         k += 1 if run >= 2 else 0
-        n = out_start[d]
+        n = pos
+        out_start[d] = pos
         for t in range(k):
             slot, new = _insert(keys, values, _fmix64(hashes[t]), n_terms)
             if new:
@@ -145,7 +135,8 @@ def _tokenize(
             out[n] = term  # within the doc's slots: a stop word's is taken by the next term
             n += 1 if term != _STOP else 0
         out_end[d] = n
-    return n_docs, n_terms
+        pos = n
+    return n_docs, n_terms, pos
 
 
 @njit(cache=True, nogil=True)
@@ -253,19 +244,22 @@ class _Vocabulary:
         lo: int,
         hi: int,
         terms: npt.NDArray[np.int32],
+        pos: int,
         starts: npt.NDArray[np.int64],
         ends: npt.NDArray[np.int64],
-    ) -> None:
-        """Term ids of the tokens of docs lo..hi-1 into terms[starts[d]:ends[d]]."""
+    ) -> int:
+        """Term ids of the tokens of docs lo..hi-1 into terms[starts[d]:ends[d]], one doc after
+        the other from terms[pos] on; terms has room for their _token_bounds. Returns the end of
+        the last doc's."""
         offsets = encoded.offsets[lo : hi + 1]
         done = 0
         while True:
-            done, self.n_terms = _tokenize(
+            done, self.n_terms, pos = _tokenize(
                 encoded.data, offsets, table, done, self.keys, self.values, self.n_terms,
-                self.term_start, self.term_end, terms, starts[lo:hi], ends[lo:hi],
+                self.term_start, self.term_end, terms, pos, starts[lo:hi], ends[lo:hi],
             )  # fmt: skip
             if done == hi - lo:
-                return
+                return pos
             # Grow the table (and the first-occurrence arrays) so that the next doc fits below half.
             need = self.n_terms + int(offsets[done + 1] - offsets[done]) // 3 + 1
             capacity = self.keys.size
@@ -308,34 +302,56 @@ def _remap_terms(terms, starts, ends, remap):  # pragma: no cover - compiled
             terms[p] = remap[terms[p]]
 
 
-def _tokenize_in_threads(
-    encoded: EncodedTexts,
-    table: npt.NDArray[np.int32],
-    counts: npt.NDArray[np.int64],
-    terms: npt.NDArray[np.int32],
-    starts: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Tokenise the two halves of the docs in two threads, each with its own table, then give
-    the second half's terms the ids one pass over all docs would: a term the first half has
-    keeps that id, the others follow in their order of first occurrence. Fills terms and ends;
-    returns (number of terms, first-occurrence start and end of each term)."""
-    n_docs = len(counts)
+class _Tokens(NamedTuple):
+    """Every doc's term ids, terms[starts[d]:ends[d]], and each term's first occurrence (the
+    byte span term_start[t]:term_end[t] of the corpus buffer)."""
+
+    terms: npt.NDArray[np.int32]
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    n_terms: int
+    term_start: npt.NDArray[np.int64]
+    term_end: npt.NDArray[np.int64]
+
+
+def _tokenize_in_threads(encoded: EncodedTexts, table: npt.NDArray[np.int32]) -> _Tokens:
+    """Tokenise the two halves of the docs (by bytes) in two threads, each with its own table,
+    then give the second half's terms the ids one pass over all docs would: a term the first
+    half has keeps that id, the others follow in their order of first occurrence.
+
+    The term ids go to one buffer sized for every doc's _token_bounds, the second half's from
+    the end of the first half's bounds on; they are then moved up to the first half's last term
+    and the buffer cut to the terms. Pages of the buffer past what a thread writes are never
+    touched, so the bound costs address space, not memory; counting the tokens in a pass of its
+    own first cost ~30% of tokenising.
+    """
+    n_docs = len(encoded)
     stop = _stop_hashes()
-    total = int(counts.sum())
-    cut = int(np.searchsorted(np.cumsum(counts), total / 2)) if total > _MIN_THREAD_TOKENS else 0
+    bounds = _token_bounds(encoded.offsets)
+    first_slot = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(bounds, out=first_slot[1:])
+    terms = np.empty(int(first_slot[-1]), dtype=np.int32)  # term ids: half the bytes of int64
+    starts = np.empty(n_docs, dtype=np.int64)
+    ends = np.empty(n_docs, dtype=np.int64)
+    total = int(encoded.offsets[-1] - encoded.offsets[0])
+    half = encoded.offsets[0] + total / 2
+    cut = int(np.searchsorted(encoded.offsets[1:], half)) if total > _MIN_THREAD_BYTES else 0
     if not 0 < cut < n_docs:
         single = _Vocabulary(stop)
-        single.tokenize(encoded, table, 0, n_docs, terms, starts, ends)
-        return single.n_terms, single.term_start, single.term_end
+        end = single.tokenize(encoded, table, 0, n_docs, terms, 0, starts, ends)
+        terms.resize(end, refcheck=False)  # in place: nothing else refers to the buffer yet
+        return _Tokens(terms, starts, ends, single.n_terms, single.term_start, single.term_end)
     first, second = _Vocabulary(stop), _Vocabulary(stop)
     with ThreadPoolExecutor(2) as pool:
-        list(
-            pool.map(
-                lambda job: job[0].tokenize(encoded, table, job[1], job[2], terms, starts, ends),
-                [(first, 0, cut), (second, cut, n_docs)],
-            )
+        jobs = [(first, 0, cut, 0), (second, cut, n_docs, int(first_slot[cut]))]
+        first_end, second_end = pool.map(
+            lambda job: job[0].tokenize(encoded, table, job[1], job[2], terms, job[3], starts, ends), jobs
         )
+    shift = int(first_slot[cut]) - first_end
+    move_left(terms, int(first_slot[cut]), first_end, second_end - int(first_slot[cut]))
+    starts[cut:] -= shift
+    ends[cut:] -= shift
+    terms.resize(second_end - shift, refcheck=False)
     known = np.empty(second.n_terms, dtype=np.int64)
     _lookup(first.keys, first.values, second.hashes(), known)
     fresh = known < 0
@@ -346,7 +362,7 @@ def _tokenize_in_threads(
     a, b = first.n_terms, second.n_terms
     term_start = np.concatenate([first.term_start[:a], second.term_start[:b][fresh]])
     term_end = np.concatenate([first.term_end[:a], second.term_end[:b][fresh]])
-    return n_terms, term_start, term_end
+    return _Tokens(terms, starts, ends, n_terms, term_start, term_end)
 
 
 def _rows_in_threads(
@@ -387,14 +403,13 @@ def _term_hashes(words: list[str]) -> npt.NDArray[np.uint64]:
     table = _char_table()
     keys = np.zeros(1 << max(4, (4 * len(words)).bit_length()), dtype=np.uint64)
     values = np.full(keys.size, _EMPTY_SLOT, dtype=np.int64)
-    counts = _count_tokens(encoded.data, encoded.offsets, table)
-    out = np.empty(int(counts.sum()), dtype=np.int64)
-    out_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    out = np.empty(int(_token_bounds(encoded.offsets).sum()), dtype=np.int32)
+    out_start = np.empty(len(words), dtype=np.int64)
     out_end = np.empty(len(words), dtype=np.int64)
     first = np.empty(keys.size // 2, dtype=np.int64)
     last = np.empty(keys.size // 2, dtype=np.int64)
-    args = (first, last, out, out_start, out_end)
-    _, n_terms = _tokenize(encoded.data, encoded.offsets, table, 0, keys, values, 0, *args)
+    args = (first, last, out, 0, out_start, out_end)
+    _, n_terms, _ = _tokenize(encoded.data, encoded.offsets, table, 0, keys, values, 0, *args)
     if n_terms != len(words):
         raise ValueError("every stop word must be one token of two or more word characters")
     return keys[values >= 0][np.argsort(values[values >= 0])]
@@ -454,18 +469,7 @@ def _count_terms(
     vocabulary is None."""
     encoded = encode_texts(texts)
     n_docs = len(encoded)
-    table = _char_table()
-    counts = np.empty(n_docs, dtype=np.int64)
-
-    def count(lo: int, hi: int) -> None:
-        counts[lo:hi] = _count_tokens(encoded.data, encoded.offsets[lo : hi + 1], table)
-
-    in_threads(count, thread_parts(np.diff(encoded.offsets)))
-    starts = np.zeros(n_docs, dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
-    ends = starts.copy()
-    terms = np.empty(int(counts.sum()), dtype=np.int32)  # term ids of every token: half the bytes of int64
-    n_terms, term_start, term_end = _tokenize_in_threads(encoded, table, counts, terms, starts, ends)
+    terms, starts, ends, n_terms, term_start, term_end = _tokenize_in_threads(encoded, _char_table())
     if n_terms == 0:
         raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
     df = _document_frequencies(terms, starts, ends, n_terms)
