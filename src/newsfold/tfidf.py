@@ -165,8 +165,9 @@ def _document_frequencies(
 
 
 @njit(cache=True, nogil=True)
-def _count_rows(terms, starts, ends, column, indptr, indices, counts):  # pragma: no cover - compiled
-    """CSR of term counts of each doc's kept terms (column >= 0).
+def _count_rows(terms, starts, ends, column, pos, indptr, indices, counts):  # pragma: no cover - compiled
+    """CSR of term counts of each doc's kept terms (column >= 0), written from indices[pos] and
+    counts[pos] on (room for a row per token of its doc); indptr[0] = pos. Returns the end.
 
     Within a row, entries are in the order of first occurrence in the corpus (term id), not of
     column: the storage order scikit-learn leaves (it sorts by first-seen id, then renumbers
@@ -182,8 +183,8 @@ def _count_rows(terms, starts, ends, column, indptr, indices, counts):  # pragma
     # int32: half the cache lines of these random-access tables (a doc index and a count fit)
     seen_in = np.full(column.size, -1, dtype=np.int32)
     count = np.zeros(column.size, dtype=np.int32)
-    nnz = 0
-    indptr[0] = 0
+    nnz = pos
+    indptr[0] = pos
     for d in range(n_docs):
         m = 0
         for p in range(starts[d], ends[d]):
@@ -204,20 +205,6 @@ def _count_rows(terms, starts, ends, column, indptr, indices, counts):  # pragma
             nnz += 1
         indptr[d + 1] = nnz
     return nnz
-
-
-@njit(cache=True, nogil=True)
-def _row_nnz(terms, starts, ends, column):  # pragma: no cover - compiled
-    """Distinct kept terms (column >= 0) of each doc: the exact size of _count_rows' output."""
-    seen_in = np.full(column.size, -1, dtype=np.int32)
-    total = 0
-    for d in range(starts.size):
-        for p in range(starts[d], ends[d]):
-            t = terms[p]
-            if column[t] >= 0 and seen_in[t] != d:
-                seen_in[t] = d
-                total += 1
-    return total
 
 
 class _Vocabulary:
@@ -372,29 +359,41 @@ def _rows_in_threads(
     column: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """_count_rows over two halves of the docs in two threads (rows are independent), joined:
-    (indptr, indices, counts) of the CSR."""
-    n_docs = len(starts)
-    tokens = np.cumsum(ends - starts)
-    total = int(tokens[-1]) if n_docs else 0
-    cut = int(np.searchsorted(tokens, total / 2)) if total > _MIN_THREAD_TOKENS else 0
-    parts = [(0, cut), (cut, n_docs)] if 0 < cut < n_docs else [(0, n_docs)]
+    (indptr, indices, counts) of the CSR.
 
-    def work(part: tuple[int, int]) -> tuple[npt.NDArray[np.int64], ...]:
-        lo, hi = part
-        # Sized exactly (a pass more over the tokens): sized by tokens, the two arrays took 16
-        # bytes a token, 8 GB for the relatedness vectors of 10^6 articles.
-        nnz = _row_nnz(terms, starts[lo:hi], ends[lo:hi], column)
-        indptr = np.empty(hi - lo + 1, dtype=np.int64)
-        indices = np.empty(nnz, dtype=np.int32)  # columns
-        counts = np.empty(nnz, dtype=np.int32)
-        _count_rows(terms, starts[lo:hi], ends[lo:hi], column, indptr, indices, counts)
-        return indptr, indices, counts
+    A row has at most as many entries as its doc has tokens, so the two arrays are sized by
+    tokens; each half writes its rows from its first doc's first token on, the second half is
+    moved up after the first, and the arrays are cut to the entries. Pages past what a half
+    writes are never touched: sizing them by tokens costs address space (8 bytes a token), not
+    memory, where counting each row's entries in a pass of its own cost half the time.
+    """
+    n_docs = len(starts)
+    first_slot = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(ends - starts, out=first_slot[1:])
+    total = int(first_slot[-1])
+    cut = int(np.searchsorted(first_slot[1:], total / 2)) if total > _MIN_THREAD_TOKENS else 0
+    parts = [(0, cut), (cut, n_docs)] if 0 < cut < n_docs else [(0, n_docs)]
+    indices = np.empty(total, dtype=np.int32)  # columns
+    counts = np.empty(total, dtype=np.int32)
+    indptrs = [np.empty(hi - lo + 1, dtype=np.int64) for lo, hi in parts]
+
+    def work(k: int) -> int:
+        lo, hi = parts[k]
+        rows = (terms, starts[lo:hi], ends[lo:hi], column, first_slot[lo])
+        return int(_count_rows(*rows, indptrs[k], indices, counts))
 
     with ThreadPoolExecutor(len(parts)) as pool:
-        done = list(pool.map(work, parts))
-    shift = np.cumsum([0] + [len(d[1]) for d in done])
-    indptr = np.concatenate([done[0][0][:1]] + [d[0][1:] + shift[k] for k, d in enumerate(done)])
-    return indptr, np.concatenate([d[1] for d in done]), np.concatenate([d[2] for d in done])
+        part_ends = list(pool.map(work, range(len(parts))))
+    end = part_ends[0]
+    if len(parts) == 2:
+        src = int(first_slot[cut])
+        move_left(indices, src, end, part_ends[1] - src)
+        move_left(counts, src, end, part_ends[1] - src)
+        indptrs[1] -= src - end
+        end = part_ends[1] - (src - end)
+    indices.resize(end, refcheck=False)  # in place: nothing else refers to them yet
+    counts.resize(end, refcheck=False)
+    return np.concatenate([indptrs[0]] + [ip[1:] for ip in indptrs[1:]]), indices, counts
 
 
 def _term_hashes(words: list[str]) -> npt.NDArray[np.uint64]:
@@ -490,7 +489,7 @@ def _count_terms(
     indptr, indices, values_out = _rows_in_threads(terms, starts, ends, column)
     index_dtype = np.int32 if len(indices) <= np.iinfo(np.int32).max else np.int64
     x = sp.csr_matrix(
-        (values_out.astype(dtype), indices.astype(index_dtype), indptr.astype(index_dtype)),
+        (values_out.astype(dtype), indices.astype(index_dtype, copy=False), indptr.astype(index_dtype)),
         shape=(n_docs, len(order)),
     )
     return x, np.array([words[i] for i in order], dtype=str) if vocabulary else None
