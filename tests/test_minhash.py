@@ -540,16 +540,22 @@ def test_threads_give_the_serial_result(monkeypatch: pytest.MonkeyPatch) -> None
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(500)]
     texts = [" ".join(rng.choice(words, int(rng.integers(0, 80)))) for _ in range(300)] + ["", "a"]
+    texts += ["Ça, c'est   ÉTÉ!", "  ", "日本語 テキスト"]
     monkeypatch.setattr(minhash, "_THREADS", 1)
     serial = [word_shingles(texts, 3), minhash.char_shingles(texts, 5)]
     serial_signatures = MinHasher(64, 1).signatures(serial[1])
+    serial_keys = minhash.key_code_points(texts)
     monkeypatch.setattr(minhash, "_THREADS", 3)
     monkeypatch.setattr(minhash, "_MIN_PARALLEL_WORK", 0)
+    assert len(minhash.thread_parts(np.ones(len(texts), dtype=np.int64))) == 3
     threaded = [word_shingles(texts, 3), minhash.char_shingles(texts, 5)]
     for a, b in zip(serial, threaded, strict=True):
         np.testing.assert_array_equal(a.hashes, b.hashes)
         np.testing.assert_array_equal(a.offsets, b.offsets)
     np.testing.assert_array_equal(MinHasher(64, 1).signatures(threaded[1]), serial_signatures)
+    for a, b in zip(serial_keys, minhash.key_code_points(texts), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert minhash.char_keys(texts) == [reference_key(t) for t in texts]
 
 
 @settings(max_examples=100, deadline=None)

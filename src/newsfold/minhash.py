@@ -502,31 +502,16 @@ def _word_shingle_kernel(data, starts, ends, table, n_words, ngram, out, out_off
 
 
 @njit(cache=True, nogil=True)
-def _count_key_chars(data, starts, ends, table):
-    n_docs = starts.size
-    counts = np.zeros(n_docs, dtype=np.int64)
-    for d in range(n_docs):
-        i, end = starts[d], ends[d]
-        n = 0
-        gap = False
-        while i < end:
-            _, cls, i = _next_char(data, i, end, table)
-            if (cls & _ALNUM) != 0:
-                n += 2 if gap else 1
-                gap = False
-            elif n > 0:
-                gap = True
-        counts[d] = n
-    return counts
-
-
-@njit(cache=True, nogil=True)
-def _key_kernel(data, starts, ends, table, out_offsets, out):
-    """Write each doc's key (alphanumeric runs joined by one space) as code points into out."""
+def _key_kernel(data, starts, ends, table, pos, out_offsets, out):
+    """Write each doc's key (alphanumeric runs joined by one space) as code points into out, one
+    after the other from out[pos] on (room for a code point per byte): key d is
+    out[out_offsets[d]:out_offsets[d + 1]], out_offsets[0] = pos."""
+    k = pos
+    out_offsets[0] = pos
     for d in range(starts.size):
-        i, end = starts[d], ends[d]
-        k = out_offsets[d]
+        first = k
         gap = False
+        i, end = starts[d], ends[d]
         while i < end:
             cp, cls, i = _next_char(data, i, end, table)
             if (cls & _ALNUM) != 0:
@@ -536,8 +521,9 @@ def _key_kernel(data, starts, ends, table, out_offsets, out):
                     gap = False
                 out[k] = cp
                 k += 1
-            elif k > out_offsets[d]:
+            elif k > first:
                 gap = True
+        out_offsets[d + 1] = k
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -898,17 +884,6 @@ def char_shingles(texts: _Texts, ngram: int) -> Shingles:
     return _shingles_from(spans, spans.ends - spans.starts, ngram, _char_shingle_kernel)
 
 
-def _key_char_counts(spans: TextSpans, table: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
-    """Characters of each text's key (see char_keys), the halves of the texts in two threads."""
-    counts = np.empty(len(spans), dtype=np.int64)
-
-    def work(lo: int, hi: int) -> None:
-        counts[lo:hi] = _count_key_chars(spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table)
-
-    in_threads(work, thread_parts(spans.ends - spans.starts))
-    return counts
-
-
 def text_fingerprints(texts: Sequence[str] | EncodedTexts) -> npt.NDArray[np.uint64]:
     """A 128-bit hash (two uint64 columns) of each lower-cased text with its whitespace normalised.
 
@@ -949,19 +924,35 @@ def _char_keys(spans: TextSpans) -> list[str]:
 
 
 def key_code_points(texts: _Texts) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
-    """The keys of `char_keys` as code points: key i is out[offsets[i]:offsets[i+1]]."""
+    """The keys of `char_keys` as code points: key i is out[offsets[i]:offsets[i+1]].
+
+    A key has at most a code point per byte of its text: ranges of texts run in threads, each
+    from its first text's first byte on in a buffer sized by bytes, are moved together and the
+    buffer shrunk in place (pages past what a range writes are never touched), instead of a
+    pass that counted every key's characters first.
+    """
     spans = _as_spans(texts)
     table = _char_table()
-    lengths = _key_char_counts(spans, table)
-    out_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=out_offsets[1:])
-    out = np.empty(int(out_offsets[-1]), dtype=np.uint32)
+    size = spans.ends - spans.starts
+    region = np.zeros(len(spans) + 1, dtype=np.int64)
+    np.cumsum(size, out=region[1:])
+    out = np.empty(int(region[-1]), dtype=np.uint32)
 
-    def work(lo: int, hi: int) -> None:
-        _key_kernel(spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, out_offsets[lo : hi + 1], out)
+    def work(lo: int, hi: int) -> npt.NDArray[np.int64]:
+        offsets = np.empty(hi - lo + 1, dtype=np.int64)
+        _key_kernel(spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, region[lo], offsets, out)
+        return offsets
 
-    in_threads(work, thread_parts(lengths))
-    return out, out_offsets
+    parts = thread_parts(size)
+    end = 0
+    all_offsets = [np.zeros(1, dtype=np.int64)]
+    for (lo, _), offsets in zip(parts, in_threads(work, parts), strict=True):
+        n = int(offsets[-1] - region[lo])
+        move_left(out, int(region[lo]), end, n)
+        all_offsets.append(offsets[1:] - (region[lo] - end))
+        end += n
+    out.resize(end, refcheck=False)  # in place: nothing else refers to it yet
+    return out, np.concatenate(all_offsets)
 
 
 def encode_code_points(
