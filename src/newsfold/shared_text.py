@@ -240,13 +240,22 @@ def _relatedness(
     )
     # Group sums a block of groups at a time: all at once they hold a term row per group, which
     # with its square was the peak of the whole run (1 GB at 2*10^5 articles). Blocks run in
-    # threads (scipy's sparse products release the GIL).
+    # threads (the kernel releases the GIL).
     sq_norm = np.empty(n_groups, dtype=np.float32)
+    row_nnz = np.diff(x.indptr)
 
     def block(lo: int) -> None:
-        sums = incidence[lo : lo + _GROUP_BLOCK] @ x
-        sums.data **= 2
-        sq_norm[lo : lo + _GROUP_BLOCK] = np.asarray(sums.sum(axis=1)).ravel()
+        group = incidence[lo : lo + _GROUP_BLOCK]
+        squares = np.empty(int(row_nnz[group.indices].sum()), dtype=np.float32)  # at most
+        indptr = np.empty(group.shape[0] + 1, dtype=np.int64)
+        args = (group.indptr, group.indices, group.data, x.indptr, x.indices, x.data, x.shape[1])
+        n = _group_squares(*args, indptr, squares)
+        # What scipy's (group @ x).sum(axis=1) does with the squares: np.add.reduceat over the
+        # non-empty rows (its rounding, to the bit).
+        rows = np.flatnonzero(np.diff(indptr))
+        sq_norm[lo : lo + _GROUP_BLOCK] = 0
+        if len(rows):
+            sq_norm[lo + rows] = np.add.reduceat(squares[:n], indptr[rows])
 
     with ThreadPoolExecutor(_THREADS) as pool:
         list(pool.map(block, range(0, n_groups, _GROUP_BLOCK)))
@@ -254,6 +263,44 @@ def _relatedness(
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = (sq_norm - counts) / (counts * (counts - 1))
     return np.where(counts > 1, mean, 0.0)
+
+
+@njit(cache=True, nogil=True)
+def _group_squares(
+    g_indptr, g_indices, g_data, x_indptr, x_indices, x_data, n_cols, out_indptr, out
+):  # pragma: no cover - compiled
+    """The squared entries of each group's sum of rows, (groups @ x).data ** 2 as scipy gives
+    them, in its storage order: scipy's csr_matmat (sums in float32, a row's columns in reverse
+    order of first touch, zero sums dropped), without its counting pass, column indices or
+    second pass for the squares. Row g's squares are out[out_indptr[g]:out_indptr[g + 1]];
+    returns their number."""
+    following = np.full(n_cols, -1, dtype=np.int64)
+    sums = np.zeros(n_cols, dtype=np.float32)
+    nnz = 0
+    out_indptr[0] = 0
+    for g in range(g_indptr.size - 1):
+        head = -2
+        length = 0
+        for jj in range(g_indptr[g], g_indptr[g + 1]):
+            j = g_indices[jj]
+            v = g_data[jj]
+            for kk in range(x_indptr[j], x_indptr[j + 1]):
+                k = x_indices[kk]
+                sums[k] += v * x_data[kk]
+                if following[k] == -1:
+                    following[k] = head
+                    head = k
+                    length += 1
+        for _ in range(length):
+            if sums[head] != 0:
+                out[nnz] = sums[head] * sums[head]
+                nnz += 1
+            temp = head
+            head = following[head]
+            following[temp] = -1
+            sums[temp] = 0
+        out_indptr[g + 1] = nnz
+    return nnz
 
 
 def _residual_texts(segments: Segments, occ: np.ndarray) -> EncodedTexts:
