@@ -336,6 +336,18 @@ def test_move_left_copies_overlapping_ranges_without_a_temporary() -> None:
         minhash.move_left(np.zeros(8, np.uint8)[::2], 1, 0, 2)
 
 
+def test_join_parts_moves_each_part_after_the_one_before_and_shrinks_the_buffers() -> None:
+    # Two regions of two buffers, each part written from its region's start with room to spare.
+    values = np.full(10, 99, dtype=np.uint32)
+    counts = np.full(10, 99, dtype=np.int32)
+    values[[0, 1, 2, 6, 7]] = [1, 2, 3, 4, 5]
+    counts[[0, 1, 2, 6, 7]] = [10, 20, 30, 40, 50]
+    part_offsets = [np.array([0, 2, 3]), np.array([0, 0, 2])]  # the second part's first item is empty
+    offsets = minhash.join_parts([values, counts], [0, 6], part_offsets)
+    assert offsets.tolist() == [0, 2, 3, 3, 5]
+    assert values.tolist() == [1, 2, 3, 4, 5] and counts.tolist() == [10, 20, 30, 40, 50]
+
+
 def test_empty_batch() -> None:
     for shingles in (word_shingles([], 3), char_shingles([], 5)):
         assert len(shingles) == 0 and shingles.hashes.size == 0

@@ -505,9 +505,9 @@ def _word_shingle_kernel(data, starts, ends, table, n_words, ngram, out, out_off
 def _key_kernel(data, starts, ends, table, pos, out_offsets, out):
     """Write each doc's key (alphanumeric runs joined by one space) as code points into out, one
     after the other from out[pos] on (room for a code point per byte): key d is
-    out[out_offsets[d]:out_offsets[d + 1]], out_offsets[0] = pos."""
+    out[pos + out_offsets[d]:pos + out_offsets[d + 1]], out_offsets[0] = 0."""
     k = pos
-    out_offsets[0] = pos
+    out_offsets[0] = 0
     for d in range(starts.size):
         first = k
         gap = False
@@ -523,7 +523,7 @@ def _key_kernel(data, starts, ends, table, pos, out_offsets, out):
                 k += 1
             elif k > first:
                 gap = True
-        out_offsets[d + 1] = k
+        out_offsets[d + 1] = k - pos
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -814,16 +814,29 @@ def _shingles_from(
         return offsets
 
     parts = thread_parts(n_shingles)
-    part_offsets = in_threads(work, parts)
+    offsets = join_parts([buffer], [int(region[lo]) for lo, _ in parts], in_threads(work, parts))
+    return Shingles(hashes=buffer[: offsets[-1]], offsets=offsets)
+
+
+def join_parts(
+    buffers: Sequence[npt.NDArray[Any]], starts: Sequence[int], part_offsets: Sequence[npt.NDArray[np.int64]]
+) -> npt.NDArray[np.int64]:
+    """Join what threads wrote into regions of the same buffers: part k's item i is at
+    buffers[.][starts[k] + part_offsets[k][i]] (part_offsets[k][0] == 0). Each part is moved left
+    to follow the one before, and each buffer shrunk in place (realloc) to the items when nothing
+    else refers to it; returns the offsets of the joined items, one array over all parts."""
     end = 0
-    all_offsets = [np.zeros(1, dtype=np.int64)]
-    for (lo, _), offsets in zip(parts, part_offsets, strict=True):
-        move_left(buffer, int(region[lo]), end, int(offsets[-1]))
-        all_offsets.append(offsets[1:] + end)
-        end += int(offsets[-1])
-    if buffer.flags.owndata and buffer.base is None and end < buffer.size:
-        buffer.resize(end, refcheck=False)  # no views of it are left: the kernels are done
-    return Shingles(hashes=buffer[:end], offsets=np.concatenate(all_offsets))
+    joined = [np.zeros(1, dtype=np.int64)]
+    for start, offsets in zip(starts, part_offsets, strict=True):
+        n = int(offsets[-1])
+        for buffer in buffers:
+            move_left(buffer, start, end, n)
+        joined.append(offsets[1:] + end)
+        end += n
+    for buffer in buffers:
+        if buffer.flags.owndata and buffer.base is None and end < buffer.size:
+            buffer.resize(end, refcheck=False)  # no views of it are left: the writers are done
+    return np.concatenate(joined)
 
 
 def move_left(buffer: npt.NDArray[Any], src: int, dst: int, n: int) -> None:
@@ -944,15 +957,8 @@ def key_code_points(texts: _Texts) -> tuple[npt.NDArray[np.uint32], npt.NDArray[
         return offsets
 
     parts = thread_parts(size)
-    end = 0
-    all_offsets = [np.zeros(1, dtype=np.int64)]
-    for (lo, _), offsets in zip(parts, in_threads(work, parts), strict=True):
-        n = int(offsets[-1] - region[lo])
-        move_left(out, int(region[lo]), end, n)
-        all_offsets.append(offsets[1:] - (region[lo] - end))
-        end += n
-    out.resize(end, refcheck=False)  # in place: nothing else refers to it yet
-    return out, np.concatenate(all_offsets)
+    offsets = join_parts([out], [int(region[lo]) for lo, _ in parts], in_threads(work, parts))
+    return out, offsets
 
 
 def encode_code_points(

@@ -33,6 +33,7 @@ from newsfold.minhash import (
     _sort_u32,
     encode_texts,
     in_threads,
+    join_parts,
     move_left,
     thread_parts,
 )
@@ -377,23 +378,15 @@ def _rows_in_threads(
     counts = np.empty(total, dtype=np.int32)
     indptrs = [np.empty(hi - lo + 1, dtype=np.int64) for lo, hi in parts]
 
-    def work(k: int) -> int:
+    def work(k: int) -> npt.NDArray[np.int64]:
         lo, hi = parts[k]
-        rows = (terms, starts[lo:hi], ends[lo:hi], column, first_slot[lo])
-        return int(_count_rows(*rows, indptrs[k], indices, counts))
+        _count_rows(terms, starts[lo:hi], ends[lo:hi], column, first_slot[lo], indptrs[k], indices, counts)
+        return indptrs[k] - first_slot[lo]  # the part's rows from its first slot
 
     with ThreadPoolExecutor(len(parts)) as pool:
-        part_ends = list(pool.map(work, range(len(parts))))
-    end = part_ends[0]
-    if len(parts) == 2:
-        src = int(first_slot[cut])
-        move_left(indices, src, end, part_ends[1] - src)
-        move_left(counts, src, end, part_ends[1] - src)
-        indptrs[1] -= src - end
-        end = part_ends[1] - (src - end)
-    indices.resize(end, refcheck=False)  # in place: nothing else refers to them yet
-    counts.resize(end, refcheck=False)
-    return np.concatenate([indptrs[0]] + [ip[1:] for ip in indptrs[1:]]), indices, counts
+        part_offsets = list(pool.map(work, range(len(parts))))
+    indptr = join_parts([indices, counts], [int(first_slot[lo]) for lo, _ in parts], part_offsets)
+    return indptr, indices, counts
 
 
 def _term_hashes(words: list[str]) -> npt.NDArray[np.uint64]:
