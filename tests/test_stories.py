@@ -14,6 +14,10 @@ from newsfold.evaluate import score_clustering
 from newsfold.stories import (
     StoryClusterer,
     _background_cosine,
+    _member_lists,
+    _members,
+    _relabel,
+    _RowStore,
     _top_rows,
     _top_terms_per_row,
     cluster_stories,
@@ -255,6 +259,51 @@ def test_top_rows_are_the_scipy_expression_to_the_bit(seed: int, monkeypatch: py
         assert np.array_equal(got.indptr, want.indptr)
         assert np.array_equal(got.indices, want.indices)
         assert np.array_equal(got.data, want.data)  # equal bits, not close
+
+
+def test_row_store_keeps_every_row_through_compaction_and_growth() -> None:
+    rng = np.random.default_rng(0)
+    n_rows, n_cols = 40, 200
+    first = _random_rows(rng, n_rows, n_cols, 0.1)
+    want = {i: first[i].toarray().ravel() for i in range(n_rows)}
+    store = _RowStore(first)
+    appended = first.nnz
+    for _ in range(60):
+        ids = np.sort(rng.choice(n_rows, size=int(rng.integers(1, 6)), replace=False))
+        dead = np.setdiff1d(rng.choice(n_rows, size=2, replace=False), ids)
+        rows = _random_rows(rng, len(ids), n_cols, float(rng.uniform(0.05, 0.4)))
+        store.replace(ids, dead, rows)
+        appended += rows.nnz
+        want.update({i: rows[j].toarray().ravel() for j, i in enumerate(ids.tolist())})
+        want.update({i: np.zeros(n_cols) for i in dead.tolist()})
+        got = store.rows(np.arange(n_rows))
+        assert np.array_equal(got.toarray(), np.stack([want[i] for i in range(n_rows)]))
+        assert all(np.all(np.diff(got[i].indices) > 0) for i in range(n_rows))  # sorted columns
+    # the garbage of replaced rows is reused, not appended after forever
+    assert len(store.data) < appended / 2
+
+
+def test_member_lists_follow_merges() -> None:
+    rng = np.random.default_rng(1)
+    n, k = 500, 120
+    labels = rng.permutation(np.r_[np.arange(k), rng.integers(0, k, n - k)]).astype(np.int64)
+    first_doc, last_doc, next_doc = _member_lists(labels, k)
+    live = np.arange(k)
+    while len(live) > 1:
+        heads = np.sort(rng.choice(live, size=max(1, len(live) // 4), replace=False))
+        others = np.setdiff1d(live, heads)
+        merged = np.sort(rng.choice(others, size=min(len(others), len(heads) * 2), replace=False))
+        root = np.arange(k)
+        root[merged] = rng.choice(heads, size=len(merged))
+        want = root[labels]
+        _relabel(merged, root, labels, first_doc, last_doc, next_doc)
+        assert np.array_equal(labels, want)
+        live = np.setdiff1d(live, merged)
+        got = _members(live, first_doc, next_doc, n)
+        assert sorted(got.tolist()) == list(range(n))
+        for c in heads.tolist():
+            members = _members(np.array([c]), first_doc, next_doc, int(np.sum(labels == c)))
+            assert sorted(members.tolist()) == np.flatnonzero(labels == c).tolist()
 
 
 def test_top_rows_of_empty_rows_and_no_columns() -> None:

@@ -441,6 +441,15 @@ def _agglomerate(
 
     pair_a, pair_b, pair_sim = similar_pairs(np.arange(n))
     rounds = 0
+    # A round's work is its pairs' clusters, not all k (late rounds merge a handful of clusters;
+    # at 4*10^5 articles there were ~90 rounds): the scratch arrays below are kept across rounds
+    # and put back where a round wrote, and each cluster's articles are a linked list, so that
+    # relabelling and finding the changed clusters' articles walk those articles only.
+    best = np.full(k, -1, dtype=np.int64)
+    in_pair = np.zeros(k, dtype=bool)
+    root = np.arange(k)
+    changed = np.zeros(k, dtype=bool)
+    first_doc, last_doc, next_doc = _member_lists(labels, k)
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
         while len(pair_a):
             src = np.concatenate([pair_a, pair_b])
@@ -448,20 +457,18 @@ def _agglomerate(
             order = np.lexsort((dst, -np.concatenate([pair_sim, pair_sim]), src))
             src, dst = src[order], dst[order]
             first = np.concatenate([[True], src[1:] != src[:-1]])
-            best = np.full(k, -1, dtype=np.int64)
-            best[src[first]] = dst[first]
-            has = np.flatnonzero(best >= 0)
-            in_pair = np.zeros(k, dtype=bool)
+            has = src[first]  # ascending; every pair's clusters (each is the source of an edge)
+            best[has] = dst[first]
             in_pair[has[best[best[has]] == has]] = True  # the best pair overall is always mutual
-            root = np.arange(k)
-            root[in_pair] = np.minimum(root[in_pair], best[in_pair])
+            paired = has[in_pair[has]]
+            root[paired] = np.minimum(paired, best[paired])
             followers = has[~in_pair[has] & in_pair[best[has]]]
             root[followers] = root[best[followers]]
             if len(followers):
                 # cosine of each follower with its group's mean leaving the follower out:
                 # |S - s·m|² = |S|² - 2·s·(m·S) + s²·|m|² for group sum S, follower mean m, size s
-                sums, group_of = store.group_sums(root, size)
-                group = group_of[root[followers]]
+                sums, heads = store.group_sums(has[root[has] != has], root, size)
+                group = np.searchsorted(heads, root[followers])
                 sums_sq = np.asarray(sums.multiply(sums).sum(axis=1)).ravel()[group]
                 s_f, sq_f = size[followers], sq[followers]
                 dot_full = store.dots_with(followers, sums, group)
@@ -470,30 +477,41 @@ def _agglomerate(
                 rejected = followers[sim < threshold]
                 root[rejected] = rejected
                 # followers on both sides of their group in time may stretch it past the window
-                group_first, group_last = first_day.copy(), last_day.copy()
-                np.minimum.at(group_first, root, first_day)
-                np.maximum.at(group_last, root, last_day)
-                too_long = followers[group_last[root[followers]] - group_first[root[followers]] > window]
+                # (a group's clusters are all in `has`, its head among them)
+                group = np.searchsorted(has, root[has])
+                group_first, group_last = first_day[has], last_day[has]
+                np.minimum.at(group_first, group, first_day[has])
+                np.maximum.at(group_last, group, last_day[has])
+                group = np.searchsorted(has, root[followers])
+                too_long = followers[group_last[group] - group_first[group] > window]
                 root[too_long] = too_long
-            merged = np.flatnonzero(root != np.arange(k))
-            new_size = np.asarray(np.bincount(root, weights=size, minlength=k), dtype=np.float64)
+            merged = has[root[has] != has]
+            heads = unique(root[merged])
+            # sizes count articles: sums of whole numbers, exact in any order
+            head_size: npt.NDArray[np.float64] = size[heads] + np.bincount(
+                np.searchsorted(heads, root[merged]), weights=size[merged], minlength=len(heads)
+            )
             # The expanded and the raw means are independent: two threads (scipy releases the GIL).
-            jobs = [
-                pool.submit(_merge_means, row_store, row_sq, root, size, new_size, merged)
+            for job in [
+                pool.submit(_merge_means, row_store, row_sq, merged, root, size, heads, head_size)
                 for row_store, row_sq in ((store, sq), (raw_store, raw_sq))
-            ]
-            survivors, _ = (job.result() for job in jobs)  # the same groups in both stores
-            size = new_size
-            np.minimum.at(first_day, root, first_day)
-            np.maximum.at(last_day, root, last_day)
-            labels = root[labels]
-            changed = np.zeros(k, dtype=bool)
-            changed[merged] = changed[survivors] = True
+            ]:
+                job.result()
+            size[merged] = 0
+            size[heads] = head_size
+            np.minimum.at(first_day, root[merged], first_day[merged])
+            np.maximum.at(last_day, root[merged], last_day[merged])
+            _relabel(merged, root, labels, first_doc, last_doc, next_doc)
+            changed[merged] = changed[heads] = True
             stale = changed[pair_a] | changed[pair_b]
-            new_a, new_b, new_sim = similar_pairs(np.flatnonzero(changed[labels]))
+            # the changed clusters' articles: the merged ones' are the heads' now
+            docs = _members(heads, first_doc, next_doc, int(head_size.sum()))
+            new_a, new_b, new_sim = similar_pairs(docs)
             pair_a = np.concatenate([pair_a[~stale], new_a])
             pair_b = np.concatenate([pair_b[~stale], new_b])
             pair_sim = np.concatenate([pair_sim[~stale], new_sim])
+            changed[merged] = changed[heads] = False
+            best[has], in_pair[has], root[has] = -1, False, has
             rounds += 1
     return np.unique(labels, return_inverse=True)[1].astype(np.int64), rounds
 
@@ -501,19 +519,66 @@ def _agglomerate(
 def _merge_means(
     row_store: "_RowStore",
     row_sq: npt.NDArray[np.float64],
+    moving: npt.NDArray[np.int64],
     root: npt.NDArray[np.int64],
     size: npt.NDArray[np.float64],
-    new_size: npt.NDArray[np.float64],
-    merged: npt.NDArray[np.int64],
-) -> npt.NDArray[np.int64]:
-    """One round's merges into a store of cluster means (and their squared norms in row_sq): the
-    size-weighted mean of each group {i : root[i] = r}; returns the clusters r that took members."""
-    sums, group_of = row_store.group_sums(root, size)
-    survivors = np.flatnonzero(group_of >= 0)
-    means = (sp.diags(1.0 / new_size[survivors]) @ sums[group_of[survivors]]).tocsr()
-    row_store.replace(survivors, merged, means)
-    row_sq[survivors] = np.asarray(means.multiply(means).sum(axis=1)).ravel()
-    return survivors
+    heads: npt.NDArray[np.int64],
+    head_size: npt.NDArray[np.float64],
+) -> None:
+    """One round's merges into a store of cluster means (and their squared norms in row_sq):
+    each head r (ascending) gets the size-weighted mean of {r} ∪ {i in moving : root[i] = r},
+    of head_size articles; the moving clusters' rows become empty."""
+    sums, _ = row_store.group_sums(moving, root, size)
+    means = (sp.diags(1.0 / head_size) @ sums).tocsr()
+    row_store.replace(heads, moving, means)
+    row_sq[heads] = np.asarray(means.multiply(means).sum(axis=1)).ravel()
+
+
+@njit(cache=True, nogil=True)
+def _relabel(merged, root, labels, first_doc, last_doc, next_doc):  # pragma: no cover - compiled
+    """Cluster m of `merged` into root[m]: its articles relabelled and its list appended to the
+    root's."""
+    for m in merged:
+        r = root[m]
+        d = first_doc[m]
+        while d != -1:
+            labels[d] = r
+            d = next_doc[d]
+        next_doc[last_doc[r]] = first_doc[m]
+        last_doc[r] = last_doc[m]
+        first_doc[m] = last_doc[m] = -1
+
+
+@njit(cache=True, nogil=True)
+def _members(clusters, first_doc, next_doc, total):  # pragma: no cover - compiled
+    """The articles of `clusters` (`total` of them), cluster by cluster."""
+    out = np.empty(total, dtype=np.int64)
+    n = 0
+    for c in clusters:
+        d = first_doc[c]
+        while d != -1:
+            out[n] = d
+            n += 1
+            d = next_doc[d]
+    return out
+
+
+def _member_lists(
+    labels: npt.NDArray[np.int64], k: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each cluster's articles as a linked list (first, last and next article; -1 ends a list)."""
+    order = np.argsort(labels, kind="stable")
+    ordered = labels[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(order)] - 1
+    first_doc = np.full(k, -1, dtype=np.int64)
+    last_doc = np.full(k, -1, dtype=np.int64)
+    first_doc[ordered[starts]] = order[starts]
+    last_doc[ordered[starts]] = order[ends]
+    next_doc = np.full(len(labels), -1, dtype=np.int64)
+    same = ordered[1:] == ordered[:-1]
+    next_doc[order[:-1][same]] = order[1:][same]
+    return first_doc, last_doc, next_doc
 
 
 class _RowStore:
@@ -539,20 +604,18 @@ class _RowStore:
         )
 
     def group_sums(
-        self, root: npt.NDArray[np.int64], size: npt.NDArray[np.float64]
+        self, moving: npt.NDArray[np.int64], root: npt.NDArray[np.int64], size: npt.NDArray[np.float64]
     ) -> tuple[sp.csr_matrix, npt.NDArray[np.int64]]:
-        """Size-weighted row sums of each group {i : root[i] = r} that has more than one member,
-        and the row of each root r in that matrix (-1 for clusters that head no such group)."""
-        moving = np.flatnonzero(root != np.arange(len(root)))
-        involved = np.union1d(moving, root[moving])
-        group_of = np.full(len(root), -1, dtype=np.int64)
+        """Size-weighted row sums of each group {r} ∪ {i in moving : root[i] = r}, for the heads
+        r = root[moving] (ascending, returned too): row g is head g's group, its members added in
+        ascending order."""
         heads = unique(root[moving])
-        group_of[heads] = np.arange(len(heads))
+        involved = unique(np.concatenate([moving, heads]))
         weights = sp.csr_matrix(
-            (size[involved], (group_of[root[involved]], np.arange(len(involved)))),
+            (size[involved], (np.searchsorted(heads, root[involved]), np.arange(len(involved)))),
             shape=(len(heads), len(involved)),
         )
-        return (weights @ self.rows(involved)).tocsr(), group_of
+        return (weights @ self.rows(involved)).tocsr(), heads
 
     def dots(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Dot products of stored rows a[i] and b[i].
@@ -607,18 +670,46 @@ class _RowStore:
         """Rows `ids` become `rows` (appended to the buffers); rows `dead` become empty."""
         rows = rows.tocsr()
         rows.sort_indices()
+        self.length[dead] = 0
+        self.length[ids] = 0  # their old rows are garbage from here on
         need = self.used + rows.nnz
         if need > len(self.data):
-            # Growth by half: resizing holds the old and the new buffer at once.
-            capacity = max(need, len(self.data) + len(self.data) // 2)
-            self.indices = np.resize(self.indices, capacity)
-            self.data = np.resize(self.data, capacity)
+            # Full: the live rows are moved down over the garbage in place when that frees a
+            # quarter of the buffer (so each move is paid for by as many appends), and the
+            # buffer grows by half in place otherwise (realloc, which moves pages rather than
+            # bytes; np.resize built a copy twice the old size and took 1-3 s a time at 4*10^5
+            # articles). Neither changes a row's values.
+            live = int(self.length.sum())
+            if self.used - live >= len(self.data) // 4:
+                order = np.flatnonzero(self.length)
+                order = order[np.argsort(self.start[order], kind="stable")]
+                self.used = _compact_rows(order, self.start, self.length, self.indices, self.data)
+                need = self.used + rows.nnz
+            if need > len(self.data):
+                capacity = max(need, len(self.data) + len(self.data) // 2)
+                self.indices.resize(capacity, refcheck=False)  # the store holds the only reference
+                self.data.resize(capacity, refcheck=False)
         self.indices[self.used : need] = rows.indices
         self.data[self.used : need] = rows.data
-        self.length[dead] = 0
         self.start[ids] = self.used + rows.indptr[:-1]
         self.length[ids] = np.diff(rows.indptr)
         self.used = need
+
+
+@njit(cache=True, nogil=True)
+def _compact_rows(order, start, length, indices, data):  # pragma: no cover - compiled
+    """Rows `order` (live, by ascending start) moved down to the front of the buffers, in that
+    order, each row's start updated; returns the entries they fill."""
+    end = 0
+    for r in order:
+        s = start[r]
+        if s != end:
+            for t in range(length[r]):  # forward: a row only moves down
+                indices[end + t] = indices[s + t]
+                data[end + t] = data[s + t]
+            start[r] = end
+        end += length[r]
+    return end
 
 
 def _story_terms(
