@@ -14,8 +14,10 @@ from newsfold.evaluate import score_clustering
 from newsfold.stories import (
     StoryClusterer,
     _background_cosine,
+    _canonical_order,
     _member_lists,
     _members,
+    _neighbour_graph,
     _relabel,
     _RowStore,
     _top_rows,
@@ -259,6 +261,38 @@ def test_top_rows_are_the_scipy_expression_to_the_bit(seed: int, monkeypatch: py
         assert np.array_equal(got.indptr, want.indptr)
         assert np.array_equal(got.indices, want.indices)
         assert np.array_equal(got.data, want.data)  # equal bits, not close
+
+
+def test_canonical_order_is_the_sort_by_date_then_text() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(0, 30))
+        days = rng.choice([np.nan, -0.0, 0.0, 1.0, 2.5, 2.5000001], size=n)
+        docs = [str(d) for d in rng.choice(["a", "b", "B", "ab", "", "é"], size=n)]
+        keys = [(1, 0.0, t) if np.isnan(d) else (0, d, t) for d, t in zip(days.tolist(), docs, strict=True)]
+        want = sorted(range(n), key=keys.__getitem__)
+        assert _canonical_order(docs, days).tolist() == want
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 10_000])
+def test_neighbour_graph_is_the_brute_force_top_k(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stories, "_CHUNK_ROWS", chunk)  # windows carried across rows of a block, or not
+    rng = np.random.default_rng(chunk)
+    n, n_undated, k, window = 400, 30, 4, 3.0
+    x = normalize(_random_rows(rng, n, 60, 0.08))
+    days = np.r_[np.sort(rng.uniform(0, 40, n - n_undated)), np.full(n_undated, np.nan)]
+    sim = (x @ x.T).toarray()
+    dated = ~np.isnan(days)
+    gap = np.abs(days[:, None] - days[None, :])
+    allowed = ~(dated[:, None] & dated[None, :]) | (gap <= window)
+    np.fill_diagonal(allowed, False)
+    got = _neighbour_graph(x, days, k, window)
+    for i in range(n):
+        candidates = np.flatnonzero(allowed[i] & (sim[i] > 1e-12))
+        best = candidates[np.lexsort((candidates, -np.round(sim[i, candidates], 12)))][:k]
+        row = got[i]
+        assert sorted(row.indices.tolist()) == sorted(best.tolist())
+        assert np.allclose(row.toarray().ravel()[best], sim[i, best])
 
 
 def test_row_store_keeps_every_row_through_compaction_and_growth() -> None:

@@ -242,12 +242,19 @@ def _check_pairs(must_link: npt.NDArray[np.integer] | None, n: int) -> npt.NDArr
 
 
 def _canonical_order(docs: list[str], days: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    """Dated articles by date then text, undated ones after them by text (stable for equal keys)."""
-    dated = ~np.isnan(days)
-    keys = [
-        (0, d, t) if k else (1, 0.0, t) for d, t, k in zip(days.tolist(), docs, dated.tolist(), strict=True)
-    ]
-    return np.array(sorted(range(len(docs)), key=keys.__getitem__), dtype=np.int64)
+    """Dated articles by date then text, undated ones after them by text (stable for equal keys):
+    ``sorted(range(n), key=lambda i: (0, days[i], docs[i]) if dated else (1, 0.0, docs[i]))``,
+    with the dates sorted in numpy and only runs of equal dates ordered by text in Python (a
+    tuple a document took 0.7 s at 3*10^5 articles)."""
+    undated = np.isnan(days)
+    order = np.lexsort((np.where(undated, 0.0, days), undated))
+    key_days = np.where(undated, np.inf, days)[order]  # the undated: one run, after every date
+    same = np.r_[0, (key_days[1:] == key_days[:-1]).astype(np.int8), 0]
+    edges = np.flatnonzero(np.diff(same))  # where runs of equal keys start and end, in turn
+    for lo, hi in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        run = order[lo : hi + 1].tolist()  # in index order: lexsort is stable
+        order[lo : hi + 1] = sorted(run, key=docs.__getitem__)
+    return order.astype(np.int64)
 
 
 def _smallest_member(labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -347,12 +354,15 @@ def _neighbour_graph(x: sp.csr_matrix, days: npt.NDArray[np.float64], k: int, wi
     hi = np.full(n, n_dated, dtype=np.int64)
     lo[:n_dated] = np.searchsorted(dated, dated - window, side="left")
     hi[:n_dated] = np.searchsorted(dated, dated + window, side="right")
+    # where each posting list's undated tail starts (postings are sorted by row)
+    dated_end = xt.indptr[:-1] + np.bincount(x.indices[: x.indptr[n_dated]], minlength=x.shape[1])
     blocks = [(s, min(s + _CHUNK_ROWS, n)) for s in range(0, n, _CHUNK_ROWS)]
 
     def run(block: tuple[int, int]) -> tuple[npt.NDArray[np.int64], ...]:
         return _knn_block(
-            x.indptr, x.indices, x.data, xt.indptr, xt.indices, xt.data, lo, hi, n_dated, k, *block
-        )
+            x.indptr, x.indices, x.data, xt.indptr, xt.indices, xt.data, dated_end, lo, hi, n_dated, k,
+            *block,
+        )  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
         parts = list(pool.map(run, blocks))
@@ -757,16 +767,28 @@ def _row_top_k_mask(indptr, data, m):
 
 
 @njit(cache=True, nogil=True)
-def _knn_block(indptr, indices, data, t_indptr, t_indices, t_data, lo, hi, n_dated, k, start, stop):
+def _knn_block(
+    indptr, indices, data, t_indptr, t_indices, t_data, dated_end, lo, hi, n_dated, k, start, stop
+):  # pragma: no cover - compiled
     """Top-k neighbours (cosine > 0) of rows start..stop-1 by inverted-index accumulation.
 
     Row i may pair with rows lo[i]..hi[i]-1 (its date window among the dated rows) and with
-    the undated rows n_dated..n-1; an undated row has lo = 0, hi = n_dated. Ties keep the
-    smaller column. The best k are kept by insertion into a sorted buffer.
+    the undated rows n_dated..n-1; an undated row has lo = 0, hi = n_dated. Posting list t's
+    undated tail starts at dated_end[t]. Ties keep the smaller column. The best k are kept by
+    insertion into a sorted buffer.
+
+    A dated row's window never starts or ends before the previous row's (rows are by date), so
+    each posting list keeps its window's bounds from the last row of the block that used it and
+    moves them forward; only its first use in a block searches (three binary searches per term
+    and row were most of the time).
     """
     n = len(indptr) - 1
+    n_terms = len(t_indptr) - 1
     acc = np.zeros(n, dtype=np.float64)
     touched = np.empty(n, dtype=np.int64)
+    seen = np.zeros(n_terms, dtype=np.bool_)
+    window_start = np.empty(n_terms, dtype=np.int64)
+    window_end = np.empty(n_terms, dtype=np.int64)
     out_r = np.empty((stop - start) * k, dtype=np.int64)
     out_c = np.empty((stop - start) * k, dtype=np.int64)
     out_v = np.empty((stop - start) * k, dtype=np.float64)
@@ -777,13 +799,25 @@ def _knn_block(indptr, indices, data, t_indptr, t_indices, t_data, lo, hi, n_dat
         n_touched = 0
         for p in range(indptr[i], indptr[i + 1]):
             term, w = indices[p], data[p]
-            q_start, q_end = t_indptr[term], t_indptr[term + 1]
+            q_start, q_dated, q_end = t_indptr[term], dated_end[term], t_indptr[term + 1]
             # the window slice of this posting list, then its undated tail
-            a = q_start + np.searchsorted(t_indices[q_start:q_end], lo[i])
-            b = q_start + np.searchsorted(t_indices[q_start:q_end], hi[i])
-            u = q_start + np.searchsorted(t_indices[q_start:q_end], n_dated)
+            if i >= n_dated:
+                a, b = q_start, q_dated
+            elif seen[term]:
+                a = window_start[term]
+                while a < q_dated and t_indices[a] < lo[i]:
+                    a += 1
+                b = max(window_end[term], a)
+                while b < q_dated and t_indices[b] < hi[i]:
+                    b += 1
+            else:
+                a = q_start + np.searchsorted(t_indices[q_start:q_dated], lo[i])
+                b = q_start + np.searchsorted(t_indices[q_start:q_dated], hi[i])
+                seen[term] = True
+            window_start[term] = a
+            window_end[term] = b
             for part in range(2):
-                q0, q1 = (a, b) if part == 0 else (u, q_end)
+                q0, q1 = (a, b) if part == 0 else (q_dated, q_end)
                 for q in range(q0, q1):
                     j = t_indices[q]
                     if acc[j] == 0.0:
