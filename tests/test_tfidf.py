@@ -4,11 +4,12 @@ import re
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
-from newsfold import tfidf
+from newsfold import minhash, tfidf
 from newsfold.minhash import encode_texts
 from newsfold.tfidf import count_terms, tfidf_vectors
 
@@ -136,3 +137,23 @@ def test_rows_without_vocabulary_are_the_vectors_with_columns_renumbered(monkeyp
     column[rows.indices] = full.indices
     np.testing.assert_array_equal(column[rows.indices], full.indices)
     assert sorted(column.tolist()) == list(range(len(terms)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weights_in_threads_equal_scikit_learns_transformer(monkeypatch, dtype):
+    monkeypatch.setattr(minhash, "_MIN_PARALLEL_WORK", 0)  # two ranges of rows even here
+    rng = np.random.default_rng(0)
+    counts = sp.random(3000, 800, density=0.02, format="csr", random_state=rng)
+    # whole counts, each row's entries in a shuffled order (the norms are summed in it)
+    order = np.lexsort((rng.random(counts.nnz), np.repeat(np.arange(3000), np.diff(counts.indptr))))
+    counts = sp.csr_matrix(
+        (rng.integers(1, 30, counts.nnz).astype(dtype), counts.indices[order], counts.indptr),
+        shape=counts.shape,
+    )
+    transformer = TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True)
+    expected = sp.csr_matrix(transformer.fit_transform(counts.copy()))
+    got = tfidf._tfidf(counts.copy())
+    assert got.dtype == expected.dtype == dtype
+    np.testing.assert_array_equal(got.indptr, expected.indptr)
+    np.testing.assert_array_equal(got.indices, expected.indices)
+    np.testing.assert_array_equal(got.data, expected.data)

@@ -8,7 +8,8 @@ largest cost of story clustering and shared-text relatedness at 10^5 articles. H
 (maximal runs of two or more `\\w` characters of the lower-cased text, i.e. scikit-learn's
 default `(?u)\\b\\w\\w+\\b`) are hashed while the UTF-8 buffer is decoded, counted through a
 hash table, and only the kept vocabulary is turned back into strings (to sort the columns).
-The counts then go through scikit-learn's own TfidfTransformer, so the arithmetic is its own.
+The weights follow scikit-learn's TfidfTransformer step by step (its idf formula, numpy's log,
+each step rounded to the dtype, its normalisation's float64 sums in storage order), to the bit.
 
 Terms are identified by a 64-bit hash; two distinct terms of one corpus colliding (probability
 ~ V² / 2^65, 3e-8 for a vocabulary of a million) would be counted as one.
@@ -21,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from numba import njit
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from newsfold.minhash import (
     _SORT_COUNTS,
@@ -519,7 +520,47 @@ def tfidf_rows(
 
 
 def _tfidf(counts: sp.csr_matrix) -> sp.csr_matrix:
-    # The counts are built in their dtype: scipy's astype would sort the indices (see _count_rows).
-    transformer = TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True)
-    transformer.fit(counts)
-    return sp.csr_matrix(transformer.transform(counts, copy=False))
+    """``TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True)
+    .fit_transform(counts)`` to the bit, in place (the counts are built in their dtype: scipy's
+    astype would sort the indices, see _count_rows).
+
+    scikit-learn makes six serial passes over the entries (two validations, log, +1, idf,
+    normalisation); here the idf is its own (per term) and the entries are weighed in one
+    compiled pass per range of rows, in threads, after numpy's log of the range.
+    """
+    n_docs, n_terms = counts.shape
+    dtype = counts.dtype.type
+    # TfidfTransformer.fit, step by step in the data's dtype
+    df = np.bincount(counts.indices, minlength=n_terms).astype(dtype, copy=False)
+    df += 1.0
+    idf = np.full_like(df, fill_value=n_docs + 1, dtype=dtype)
+    idf /= df
+    np.log(idf, out=idf)
+    idf += 1.0
+    indptr = counts.indptr
+
+    def work(lo: int, hi: int) -> None:
+        entries = counts.data[indptr[lo] : indptr[hi]]
+        np.log(entries, out=entries)  # numpy's own log, as scikit-learn takes it
+        _weigh_rows(counts.data, counts.indices, indptr, idf, lo, hi)
+
+    in_threads(work, thread_parts(np.diff(indptr).astype(np.int64)))
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def _weigh_rows(data, indices, indptr, idf, lo, hi):  # pragma: no cover - compiled
+    """Rows lo..hi-1 of log-counts: +1, times the idf, divided by the row's L2 norm, each step
+    rounded to the data's dtype as scikit-learn's passes are, the squares summed in float64
+    in storage order as its inplace_csr_row_normalize_l2 does (an all-zero row is left)."""
+    for i in range(lo, hi):
+        total = 0.0
+        for j in range(indptr[i], indptr[i + 1]):
+            data[j] = data[j] + 1.0
+            data[j] = data[j] * idf[indices[j]]
+            total += data[j] * data[j]
+        if total == 0.0:
+            continue
+        norm = np.sqrt(total)
+        for j in range(indptr[i], indptr[i + 1]):
+            data[j] = data[j] / norm
