@@ -140,3 +140,41 @@ def test_analysis_runs_with_the_objects_before_it_frozen_and_leaves_none_frozen(
         assert collected(after)
         raise RuntimeError("a failing stage")
     assert gc.get_freeze_count() == 0 and collected(before)
+
+
+def test_story_rows_by_hand():
+    import pandas as pd
+
+    day = pd.Timestamp
+    frame = pd.DataFrame(
+        {
+            "title": ["B", "A", "B", None, None, "A", "C"],
+            "published_at": pd.Series(
+                [
+                    day("2020-01-02"),
+                    day("2020-01-01"),
+                    day("2020-01-03"),
+                    pd.NaT,
+                    day("2020-01-05"),
+                    pd.NaT,
+                    pd.NaT,
+                ]
+            ).dt.tz_localize("UTC"),
+            "story_label": [5, 5, 7, 1, 1, 2, 3],
+            "story_id": ["s2", "s2", "s2", "s1", "s1", "s3", "s3"],
+            "article_rank": [3, 1, 0, 2, 4, 5, 6],
+        }
+    )
+    texts = ["", "", "", "Other\nx", "First line of s1\nbody", "", ""]
+    table = pipeline._story_rows(frame, texts, {1: ["x"], 5: ["y"], 2: ["z"]}, {"s3": "s2"})
+    rows = table.to_pylist()
+    assert [r["story_id"] for r in rows] == ["s1", "s2", "s3"]
+    # s1 is untitled: the opening line of its first article (dated before undated)
+    # s2: its most frequent title; s3: a tie on count and date, broken by the smaller article id
+    assert [r["headline"] for r in rows] == ["First line of s1", "B", "A"]
+    assert [r["n_articles"] for r in rows] == [2, 3, 2]
+    # top terms of the label holding most of the story (ties: the smaller label)
+    assert [r["top_terms"] for r in rows] == [["x"], ["y"], ["z"]]
+    assert [r["merged_into"] for r in rows] == [None, None, "s2"]
+    assert [str(r["first_published"])[:10] for r in rows] == ["2020-01-05", "2020-01-01", "None"]
+    assert [str(r["last_published"])[:10] for r in rows] == ["2020-01-05", "2020-01-03", "None"]

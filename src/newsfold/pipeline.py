@@ -420,11 +420,11 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
     duplicate_of = [None if c else ids[g] for c, g in zip(is_canonical, canonical, strict=True)]
     frame = pd.DataFrame(
         {
-            "article_id": ids,
             "title": shared.titles,
             "published_at": published.dt.tz_localize("UTC"),
             "story_label": story_label,
             "story_id": assigned.story_id,
+            "article_rank": id_rank,
         }
     )
     stories = _story_rows(frame, cleaned, top_terms, assigned.merged_into)
@@ -559,56 +559,81 @@ def _story_rows(
     top_terms: dict[int, list[str]],
     merged_into: Mapping[str, str],
 ) -> pa.Table:
-    """One row per story id; top terms are those of the clustering label holding most of it."""
-    ordered = frame.sort_values(["story_id", "published_at", "article_id"], na_position="last")
-    first = ordered.drop_duplicates("story_id")
-    grouped = frame.groupby("story_id", sort=True)
-    agg = grouped.agg(
-        n_articles=("article_id", "size"),
+    """One row per story id; top terms are those of the clustering label holding most of it.
+
+    Sorted and grouped on integer codes: story ids and titles factorised (the story ids' codes
+    in their sorted order), article ids by `article_rank` (their rank in sorted order). pandas
+    compares object strings a pair at a time in Python; every sort below ends on a key that is
+    unique within its groups, so the codes give the rows the strings gave.
+    """
+    story_code, story_ids = pd.factorize(frame["story_id"], sort=True)
+    codes = pd.DataFrame(
+        {
+            "story": story_code,
+            "label": frame["story_label"].to_numpy(),
+            "title": pd.factorize(frame["title"])[0],  # -1: no title
+            "published_at": frame["published_at"],
+            "rank": frame["article_rank"].to_numpy(),
+        },
+        index=frame.index,
+    )
+    ordered = codes.sort_values(["story", "published_at", "rank"], na_position="last")
+    first = ordered.drop_duplicates("story")
+    agg = codes.groupby("story", sort=True).agg(
+        n_articles=("rank", "size"),
         first_published=("published_at", "min"),
         last_published=("published_at", "max"),
     )
     main_label = (
-        frame.groupby(["story_id", "story_label"], sort=False)
+        codes.groupby(["story", "label"], sort=False)
         .size()
         .reset_index(name="n")
-        .sort_values(["story_id", "n", "story_label"], ascending=[True, False, True])
-        .drop_duplicates("story_id")
+        .sort_values(["story", "n", "label"], ascending=[True, False, True])
+        .drop_duplicates("story")
     )
-    label_of = dict(zip(main_label["story_id"], main_label["story_label"], strict=True))
-    headlines = _headlines(frame, first, texts)
+    label_of = dict(zip(main_label["story"].tolist(), main_label["label"].tolist(), strict=True))
+    headlines = _headlines(codes, first, frame["title"], texts)
+    stories = agg.index.to_numpy()
     return pa.table(
         {
-            "story_id": list(agg.index),
-            "headline": [headlines.get(story) for story in agg.index],
+            "story_id": story_ids[stories].tolist(),
+            "headline": [headlines.get(story) for story in stories.tolist()],
             "n_articles": agg["n_articles"].to_numpy(dtype=np.int64),
             "first_published": agg["first_published"],
             "last_published": agg["last_published"],
-            "top_terms": [top_terms.get(int(label_of[story]), []) for story in agg.index],
-            "merged_into": [merged_into.get(story) for story in agg.index],
+            "top_terms": [top_terms.get(int(label_of[story]), []) for story in stories.tolist()],
+            "merged_into": [merged_into.get(story) for story in story_ids[stories].tolist()],
         },
         schema=STORIES_SCHEMA,
     ).sort_by("story_id")
 
 
-def _headlines(frame: pd.DataFrame, first: pd.DataFrame, texts: Sequence[str]) -> dict[str, str | None]:
-    """Each story's most frequent title (ties: the earliest); untitled stories get the opening
-    line of their first article."""
-    titled = frame.dropna(subset=["title"])
+def _headlines(
+    codes: pd.DataFrame, first: pd.DataFrame, titles: pd.Series, texts: Sequence[str]
+) -> dict[int, str | None]:
+    """Each story's (by code) most frequent title (ties: the earliest); untitled stories get the
+    opening line of their first article."""
+    titled = codes[codes["title"] >= 0]
     counts = (
-        titled.groupby(["story_id", "title"], sort=False)
-        .agg(n=("article_id", "size"), first=("published_at", "min"), first_id=("article_id", "min"))
+        titled.groupby(["story", "title"], sort=False)
+        .agg(
+            n=("rank", "size"),
+            first=("published_at", "min"),
+            first_id=("rank", "min"),
+            row=("rank", "idxmin"),
+        )
         .reset_index()
-        .sort_values(["story_id", "n", "first", "first_id"], ascending=[True, False, True, True])
-        .drop_duplicates("story_id")
+        .sort_values(["story", "n", "first", "first_id"], ascending=[True, False, True, True])
+        .drop_duplicates("story")
     )
-    headlines: dict[str, str | None] = {
-        str(story): str(title) for story, title in zip(counts["story_id"], counts["title"], strict=True)
+    headlines: dict[int, str | None] = {
+        story: str(titles.loc[row])
+        for story, row in zip(counts["story"].tolist(), counts["row"].tolist(), strict=True)
     }
-    for story, row in zip(first["story_id"], first.index, strict=True):
-        if str(story) not in headlines:
+    for story, row in zip(first["story"].tolist(), first.index.tolist(), strict=True):
+        if story not in headlines:
             text = texts[row]
-            headlines[str(story)] = str(text).split("\n", 1)[0][:HEADLINE_FALLBACK_CHARS] or None
+            headlines[story] = str(text).split("\n", 1)[0][:HEADLINE_FALLBACK_CHARS] or None
     return headlines
 
 
