@@ -567,11 +567,12 @@ def _story_rows(
     unique within its groups, so the codes give the rows the strings gave.
     """
     story_code, story_ids = pd.factorize(frame["story_id"], sort=True)
+    title_code, titles = pd.factorize(frame["title"])  # -1: no title
     codes = pd.DataFrame(
         {
             "story": story_code,
             "label": frame["story_label"].to_numpy(),
-            "title": pd.factorize(frame["title"])[0],  # -1: no title
+            "title": title_code,
             "published_at": frame["published_at"],
             "rank": frame["article_rank"].to_numpy(),
         },
@@ -592,7 +593,7 @@ def _story_rows(
         .drop_duplicates("story")
     )
     label_of = dict(zip(main_label["story"].tolist(), main_label["label"].tolist(), strict=True))
-    headlines = _headlines(codes, first, frame["title"], texts)
+    headlines = _headlines(codes, first, titles, texts)
     stories = agg.index.to_numpy()
     return pa.table(
         {
@@ -609,10 +610,10 @@ def _story_rows(
 
 
 def _headlines(
-    codes: pd.DataFrame, first: pd.DataFrame, titles: pd.Series, texts: Sequence[str]
+    codes: pd.DataFrame, first: pd.DataFrame, titles: pd.Index, texts: Sequence[str]
 ) -> dict[int, str | None]:
-    """Each story's (by code) most frequent title (ties: the earliest); untitled stories get the
-    opening line of their first article."""
+    """Each story's (by code) most frequent title (by code, into `titles`; ties: the earliest);
+    untitled stories get the opening line of their first article."""
     titled = codes[codes["title"] >= 0]
     counts = (
         titled.groupby(["story", "title"], sort=False)
@@ -620,15 +621,14 @@ def _headlines(
             n=("rank", "size"),
             first=("published_at", "min"),
             first_id=("rank", "min"),
-            row=("rank", "idxmin"),
         )
         .reset_index()
         .sort_values(["story", "n", "first", "first_id"], ascending=[True, False, True, True])
         .drop_duplicates("story")
     )
     headlines: dict[int, str | None] = {
-        story: str(titles.loc[row])
-        for story, row in zip(counts["story"].tolist(), counts["row"].tolist(), strict=True)
+        story: str(titles[title])
+        for story, title in zip(counts["story"].tolist(), counts["title"].tolist(), strict=True)
     }
     for story, row in zip(first["story"].tolist(), first.index.tolist(), strict=True):
         if story not in headlines:
