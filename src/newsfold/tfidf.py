@@ -449,17 +449,17 @@ def count_terms(
         ValueError: no term at all (only stop words), or none left after pruning, with
             scikit-learn's messages.
     """
-    x, vocabulary = _count_terms(texts, min_df, max_df, dtype, vocabulary=True)
+    x, vocabulary, _ = _count_terms(texts, min_df, max_df, dtype, vocabulary=True)
     assert vocabulary is not None
     return x, vocabulary
 
 
 def _count_terms(
     texts: list[str] | EncodedTexts, min_df: int, max_df: int | float, dtype: type, vocabulary: bool
-) -> tuple[sp.csr_matrix, npt.NDArray[np.str_] | None]:
-    """count_terms; with vocabulary=False the terms are neither turned into strings nor sorted:
-    the columns are in order of first occurrence (a permutation of CountVectorizer's) and the
-    vocabulary is None."""
+) -> tuple[sp.csr_matrix, npt.NDArray[np.str_] | None, npt.NDArray[np.int64]]:
+    """count_terms, and each column's document frequency; with vocabulary=False the terms are
+    neither turned into strings nor sorted: the columns are in order of first occurrence (a
+    permutation of CountVectorizer's) and the vocabulary is None."""
     encoded = encode_texts(texts)
     n_docs = len(encoded)
     terms, starts, ends, n_terms, term_start, term_end = _tokenize_in_threads(encoded, _char_table())
@@ -486,7 +486,8 @@ def _count_terms(
         (values_out.astype(dtype), indices.astype(index_dtype, copy=False), indptr.astype(index_dtype)),
         shape=(n_docs, len(order)),
     )
-    return x, np.array([words[i] for i in order], dtype=str) if vocabulary else None
+    terms_out = np.array([words[i] for i in order], dtype=str) if vocabulary else None
+    return x, terms_out, df[kept[order]]
 
 
 def tfidf_vectors(
@@ -501,8 +502,9 @@ def tfidf_vectors(
     Raises:
         ValueError: as TfidfVectorizer: no term, or none left after pruning.
     """
-    counts, vocabulary = count_terms(texts, min_df=min_df, max_df=max_df, dtype=dtype)
-    return _tfidf(counts), vocabulary
+    counts, vocabulary, df = _count_terms(texts, min_df, max_df, dtype, vocabulary=True)
+    assert vocabulary is not None
+    return _tfidf(counts, df), vocabulary
 
 
 def tfidf_rows(
@@ -516,25 +518,27 @@ def tfidf_rows(
     Raises:
         ValueError: as tfidf_vectors.
     """
-    return _tfidf(_count_terms(texts, min_df, max_df, dtype, vocabulary=False)[0])
+    counts, _, df = _count_terms(texts, min_df, max_df, dtype, vocabulary=False)
+    return _tfidf(counts, df)
 
 
-def _tfidf(counts: sp.csr_matrix) -> sp.csr_matrix:
+def _tfidf(counts: sp.csr_matrix, df: npt.NDArray[np.int64]) -> sp.csr_matrix:
     """``TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True)
     .fit_transform(counts)`` to the bit, in place (the counts are built in their dtype: scipy's
-    astype would sort the indices, see _count_rows).
+    astype would sort the indices, see _count_rows), given each column's document frequency
+    (counted with the terms: the transformer's own count of the stored entries).
 
     scikit-learn makes six serial passes over the entries (two validations, log, +1, idf,
     normalisation); here the idf is its own (per term) and the entries are weighed in one
     compiled pass per range of rows, in threads, after numpy's log of the range.
     """
-    n_docs, n_terms = counts.shape
+    n_docs = counts.shape[0]
     dtype = counts.dtype.type
     # TfidfTransformer.fit, step by step in the data's dtype
-    df = np.bincount(counts.indices, minlength=n_terms).astype(dtype, copy=False)
-    df += 1.0
-    idf = np.full_like(df, fill_value=n_docs + 1, dtype=dtype)
-    idf /= df
+    smoothed = df.astype(dtype)
+    smoothed += 1.0
+    idf = np.full_like(smoothed, fill_value=n_docs + 1, dtype=dtype)
+    idf /= smoothed
     np.log(idf, out=idf)
     idf += 1.0
     indptr = counts.indptr
