@@ -334,9 +334,10 @@ def test_lines_cut_from_the_encoded_corpus_equal_the_string_cut(monkeypatch):
         texts.append("".join(line + gap for line, gap in zip(lines, gaps, strict=True)).strip())
     segments = split_segments(texts, SharedTextConfig(min_chars=1))
     cut = np.flatnonzero(rng.random(len(segments)) < 0.5)
-    cleaned, cleaned_encoded = shared_text._cleaned_texts(texts, segments, cut)
+    cleaned = shared_text._cleaned_texts(texts, segments, cut)
+    cleaned_encoded = cleaned.encoded
     # Gathered from the article's bytes, its cut bytes or encoded anew: as encode_texts gives them.
-    expected_cleaned = encode_texts(cleaned)
+    expected_cleaned = encode_texts(list(cleaned))
     assert np.array_equal(cleaned_encoded.offsets, expected_cleaned.offsets)
     assert np.array_equal(cleaned_encoded.data, expected_cleaned.data)
     residual = shared_text._residual_texts(segments, cut)
@@ -374,11 +375,15 @@ def test_cleaned_texts_come_encoded_as_encode_texts_gives_them() -> None:
     segments = split_segments(texts, SharedTextConfig(min_chars=1))
     keys = char_keys(segments.texts)
     cut = np.array([i for i, key in enumerate(keys) if key == "shared line one here"], dtype=np.int64)
-    cleaned, encoded = shared_text._cleaned_texts(texts, segments, cut)
-    assert cleaned == ["Own words", "Other own words", texts[2], "ΣΟΦΙΑ wrote this", texts[4]]
-    expected = encode_texts(cleaned)
-    assert np.array_equal(encoded.offsets, expected.offsets)
-    assert np.array_equal(encoded.data, expected.data)
+    cleaned = shared_text._cleaned_texts(texts, segments, cut)
+    expected_texts = ["Own words", "Other own words", texts[2], "ΣΟΦΙΑ wrote this", texts[4]]
+    assert list(cleaned) == expected_texts
+    expected = encode_texts(expected_texts)
+    assert np.array_equal(cleaned.encoded.offsets, expected.offsets)
+    assert np.array_equal(cleaned.encoded.data, expected.data)
+    # Read as strings, counted and output as they are, not as their lower-cased encoding.
+    assert cleaned.lengths().tolist() == [len(text) for text in expected_texts]
+    assert cleaned.arrow().to_pylist() == expected_texts
 
 
 @settings(max_examples=60, deadline=None)

@@ -28,6 +28,7 @@ from newsfold.minhash import (
     text_fingerprints,
     word_shingles,
 )
+from newsfold.text_column import TextColumn, char_lengths
 from newsfold.unionfind import connected_groups
 
 # Candidates come from two LSH indexes. Over whole texts at config.threshold: near-copies. A
@@ -314,10 +315,16 @@ def confirm_candidates(
     for block in unique(pair_block).tolist():
         members = np.flatnonzero(block_of_text == block)  # ascending: local stays i < j
         chosen = involved[members].tolist()
-        sub_texts = [texts[i] for i in chosen]
         sub_titles = None if titles is None else [titles[i] for i in chosen]
         pairs = np.searchsorted(members, local[pair_block == block])
-        shingles = shingle_texts(sub_texts if encoded is None else encoded.take(involved[members]), config)
+        sub_texts: Sequence[str]
+        if isinstance(texts, TextColumn):  # only the texts that alignment reads are decoded
+            sub_texts = texts.take(involved[members])
+            shingles = shingle_texts(sub_texts.encoded, config)
+        else:
+            sub_texts = [texts[i] for i in chosen]
+            sub_encoded = sub_texts if encoded is None else encoded.take(involved[members])
+            shingles = shingle_texts(sub_encoded, config)
         kept = confirm_pairs(sub_texts, sub_titles, shingles, pairs, config)
         confirmed.append(involved[members[kept]])
     return unique_rows(np.concatenate(confirmed))[0]
@@ -737,7 +744,7 @@ def find_duplicates(
     exact_pairs = np.stack([representative[copies], copies], axis=1)
     labels = connected_groups(n, np.concatenate([pairs, exact_pairs]))
 
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    lengths = char_lengths(texts)  # counted in the buffer for a TextColumn
     group = choose_canonical(labels, published, lengths, article_ids)
     return DuplicateResult(
         group=group,

@@ -54,6 +54,7 @@ from newsfold.records import (
 )
 from newsfold.shared_text import find_shared_text
 from newsfold.stories import cluster_stories
+from newsfold.text_column import TextColumn
 from newsfold.unionfind import connected_groups
 
 # pyarrow's default pool (mimalloc) keeps the memory of freed tables for reuse: after a run over
@@ -347,13 +348,11 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
             article_rank=id_rank,
         )
     with _timed(seconds, "dedup"):
+        # The cleaned texts are held as their encoding, which dedup reads as it is; a text is
+        # decoded only where one is read as a string, and the output column is that buffer.
         cleaned = shared.cleaned_texts
-        # The cleaned texts' encoding serves dedup only: kept past it, it would add a copy of
-        # every text to the stories stage's peak (3.5 GB at 10^6 articles).
-        encoded = shared.cleaned_encoded
-        assert encoded is not None
-        shared = dataclasses.replace(shared, cleaned_encoded=None)
-        lengths = np.fromiter(map(len, cleaned), dtype=np.int64, count=n)
+        encoded = cleaned.encoded
+        lengths = cleaned.lengths()
         rank = state.preference_rank(published_np, lengths, ids)
         old_group: list[str | None] = [None] * n
         old_canonical = np.zeros(n, dtype=bool)
@@ -391,8 +390,9 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         # Shared headlines and passages link stories; a link to a copy is a link to its canonical.
         links = position[canonical[shared.must_link]] if len(shared.must_link) else shared.must_link
         links = links[links[:, 0] != links[:, 1]] if len(links) else links
+        # The clusterer reads each body's first max_chars characters only.
         labels, top_terms = cluster_stories(
-            [cleaned[i] for i in canon],
+            cleaned.prefixes(config.stories.max_chars, canon),
             [shared.titles[i] for i in canon],
             published_np[canon],
             links,
@@ -486,6 +486,8 @@ def _table_in_chunks(columns: Mapping[str, Sequence[Any] | npt.NDArray[Any]], sc
 
     def column(field: pa.Field, lo: int) -> pa.Array:
         values = columns[field.name][lo : lo + _TABLE_ROWS]
+        if isinstance(values, TextColumn):  # the buffer itself
+            return values.arrow()
         if field.name == "text" and isinstance(values, list):  # no second copy (store.text_array)
             return store.text_array(values)
         return pa.array(values, type=field.type)

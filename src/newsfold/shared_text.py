@@ -29,9 +29,7 @@ from newsfold.minhash import (
     band_keys,
     char_keys,
     char_shingles,
-    encode_texts,
     gather,
-    gather_into,
     in_threads,
     key_fingerprints,
     line_spans,
@@ -42,6 +40,7 @@ from newsfold.minhash import (
 )
 from newsfold.normalize import collapse_blank_lines
 from newsfold.store import string_arrays
+from newsfold.text_column import TextColumn, patched_column
 from newsfold.tfidf import tfidf_rows
 
 # Lines that announce themselves as site furniture. Matching one makes a shared segment
@@ -129,8 +128,7 @@ class SharedText:
     start: np.ndarray
     end: np.ndarray
     n_articles: np.ndarray
-    cleaned_texts: list[str]
-    cleaned_encoded: EncodedTexts | None  # minhash.encode_texts(cleaned_texts), until released
+    cleaned_texts: TextColumn  # read through their encoding (minhash.encode_texts's)
     titles: list[str | None]  # given title, else the article's shared headline, else None
     must_link: np.ndarray  # (m, 2) article pairs sharing a headline or syndicated passage
 
@@ -314,71 +312,52 @@ def _residual_texts(segments: Segments, occ: np.ndarray) -> EncodedTexts:
     return _cut_lines(segments, occ, _MIN_OWN_TEXT)[2]
 
 
-def _cleaned_texts(
-    texts: Sequence[str], segments: Segments, cut: np.ndarray
-) -> tuple[list[str], EncodedTexts]:
+def _cleaned_texts(texts: Sequence[str], segments: Segments, cut: np.ndarray) -> TextColumn:
     """The texts without the segments `cut` (ascending), the blank lines they leave collapsed and
-    the ends stripped (as _cut_spans does); a text left empty is kept whole. Also returned:
-    the cleaned texts as minhash.encode_texts encodes them, for the stages after this one.
+    the ends stripped (as _cut_spans does); a text left empty is kept whole. They come as a
+    TextColumn over their encoding as minhash.encode_texts gives it, which the stages after this
+    one read.
 
-    The bytes of every article are cut (or copied) in one compiled pass, and each changed
-    article is decoded once: that buffer is the cleaned texts' encoding, so they are not encoded
-    again (0.6 s of one core at 10^5 articles). A text that contains "İ" or "Σ" is encoded
-    lower-cased (minhash.encode_texts), so it is cut as a string; it, a text that str.strip()
-    shortened further than the byte cut, and an uncut text that the copy changed (not
-    normalised) are encoded anew and patched in.
+    The bytes of every article are cut (or copied) in one compiled pass, and that buffer is the
+    cleaned texts' encoding: no text is decoded to build them (decoding every changed article
+    took one core 11.6 s at 10^6 articles). Encoded anew and patched in: a text that contains
+    "İ" or "Σ" (minhash.encode_texts lower-cases it, so it is cut as a string, and kept as one);
+    a cut text that str.strip() shortens further than the byte cut (only one that now starts or
+    ends with a non-ASCII character can be: it is decoded to see); an uncut text that the copy
+    changed (not normalised).
     """
-    cleaned = list(texts)
     n = len(texts)
     _, whole, encoded = _cut_lines(segments, cut, 0.0, every_article=True)
-    data = encoded.data.data  # the buffer itself: slices decode without a copy to bytes
-    offsets = encoded.offsets.tolist()
     article = segments.article[cut]
-    changed = np.flatnonzero(np.bincount(article, minlength=n) > 0)
+    is_changed = np.bincount(article, minlength=n) > 0
     run_start = np.searchsorted(article, np.arange(n + 1)).tolist()
-    anew: dict[int, bytes] = {}
-    for a, kept_whole in zip(changed.tolist(), whole[changed].tolist(), strict=True):
+    fresh: dict[int, bytes] = {}
+    exact: dict[int, str] = {}
+    for a in [a for a, text in enumerate(texts) if "\u0130" in text or "\u03a3" in text]:
         text = texts[a]
-        if "\u0130" in text or "\u03a3" in text:
+        if is_changed[a]:
             span = cut[run_start[a] : run_start[a + 1]]
             spans = zip(segments.start[span].tolist(), segments.end[span].tolist(), strict=True)
-            cleaned[a] = _cut_spans(text, list(spans)) or text
-            anew[a] = _encode_one(cleaned[a])
-        elif not kept_whole:
-            raw = str(data[offsets[a] : offsets[a + 1]], "utf-8", "surrogatepass")
+            text = _cut_spans(text, list(spans)) or text
+        exact[a] = text
+        fresh[a] = _encode_one(text)
+    data, offsets = encoded.data, encoded.offsets
+    view = data.data  # slices of a memoryview decode without a copy to bytes
+    cut_rows = np.flatnonzero(is_changed & ~whole)
+    non_ascii_end = (data[offsets[cut_rows]] >= 0x80) | (data[offsets[cut_rows + 1] - 1] >= 0x80)
+    for a in cut_rows[non_ascii_end].tolist():
+        if a not in exact:
+            raw = str(view[offsets[a] : offsets[a + 1]], "utf-8", "surrogatepass")
             body = raw.strip()
-            if body and len(body) == len(raw):
-                cleaned[a] = body
-            else:
-                cleaned[a] = body or text
-                anew[a] = _encode_one(cleaned[a])
+            if not body or len(body) != len(raw):
+                fresh[a] = _encode_one(body or texts[a])
     # An uncut article is copied as it is unless it has ASCII whitespace at an end or three
     # newlines in a row, which a normalised text has not.
-    uncut = np.ones(n, dtype=bool)
-    uncut[changed] = False
-    lengths = np.diff(encoded.offsets)
-    for a in np.flatnonzero(uncut & (lengths != np.diff(segments.doc_bytes))).tolist():
-        anew[a] = _encode_one(texts[a])
-    if not anew:
-        return cleaned, encoded
-    # Patched: every text's bytes from the buffer but those encoded anew, side by side.
-    starts, ends = encoded.offsets[:-1].copy(), encoded.offsets[1:].copy()
-    fresh = np.array(sorted(anew), dtype=np.int64)
-    fresh_bytes = [anew[a] for a in fresh.tolist()]
-    sizes = np.array([len(b) for b in fresh_bytes], dtype=np.int64)
-    ends[fresh] = np.cumsum(sizes)
-    starts[fresh] = ends[fresh] - sizes
-    out_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(ends - starts, out=out_offsets[1:])
-    out = np.empty(int(out_offsets[-1]), dtype=np.uint8)
-    from_buffer = np.ones(n, dtype=bool)
-    from_buffer[fresh] = False
-    for which, buffer in (
-        (np.flatnonzero(from_buffer), encoded.data),
-        (fresh, np.frombuffer(b"".join(fresh_bytes), dtype=np.uint8)),
-    ):
-        gather_into(buffer, starts[which], ends[which], out_offsets[which], out)
-    return cleaned, EncodedTexts(out, out_offsets)
+    copy_changed = ~is_changed & (np.diff(offsets) != np.diff(segments.doc_bytes))
+    for a in np.flatnonzero(copy_changed).tolist():
+        if a not in exact:
+            fresh[a] = _encode_one(texts[a])
+    return patched_column(encoded, fresh, exact)
 
 
 def _cut_lines(
@@ -674,7 +653,7 @@ def find_shared_text(
 
     occ_roles = np.array(roles)[group]
     strip = occ_roles != "syndicated"
-    cleaned, cleaned_encoded = _cleaned_texts(texts, segments, occ[strip])
+    cleaned = _cleaned_texts(texts, segments, occ[strip])
     # An article without a title takes its first shared headline (occurrences are in article
     # and line order).
     new_titles = list(titles)
@@ -700,7 +679,6 @@ def find_shared_text(
         end=segments.end[occ[out]],
         n_articles=n_articles[group[out]],
         cleaned_texts=cleaned,
-        cleaned_encoded=cleaned_encoded,
         titles=new_titles,
         must_link=must_link,
     )
@@ -710,8 +688,8 @@ def _nothing_shared(texts: Sequence[str], titles: Sequence[str | None]) -> Share
     empty = np.zeros(0, dtype=np.int64)
     none = pa.array([], type=pa.string())
     return SharedText(
-        none, empty, pa.chunked_array([none]), none, empty, empty, empty, list(texts),
-        encode_texts(texts), list(titles), empty.reshape(0, 2),
+        none, empty, pa.chunked_array([none]), none, empty, empty, empty,
+        TextColumn.from_texts(texts), list(titles), empty.reshape(0, 2),
     )  # fmt: skip
 
 

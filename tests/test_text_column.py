@@ -1,0 +1,86 @@
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsfold import minhash
+from newsfold.minhash import encode_texts
+from newsfold.text_column import TextColumn, char_lengths
+
+# "İ" lower-cases to two characters and "Σ" by context, so encode_texts lower-cases texts holding
+# either: the column must still read, count and output them as they are.
+_ALPHABET = "ab é€😀\nİΣς.ﬁ"
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet=_ALPHABET, max_size=40), max_size=12),
+    max_chars=st.integers(min_value=0, max_value=12),
+    data=st.data(),
+)
+def test_column_reads_as_the_list_of_its_texts(texts: list[str], max_chars: int, data) -> None:
+    column = TextColumn.from_texts(texts)
+    assert len(column) == len(texts)
+    assert list(column) == texts
+    assert [column[i] for i in range(-len(texts), len(texts))] == texts + texts
+    assert column == texts
+    assert column.lengths().tolist() == [len(text) for text in texts]
+    assert char_lengths(column).tolist() == char_lengths(texts).tolist()
+    assert column.prefixes(max_chars) == [text[:max_chars] for text in texts]
+    rows = data.draw(st.lists(st.integers(0, len(texts) - 1))) if texts else []
+    index = np.array(rows, dtype=np.int64)
+    assert column.prefixes(max_chars, index) == [texts[i][:max_chars] for i in index.tolist()]
+    taken = column.take(index)
+    assert list(taken) == [texts[i] for i in index.tolist()]
+    assert taken.lengths().tolist() == [len(texts[i]) for i in index.tolist()]
+    arrow = column.arrow()
+    assert arrow.type == pa.string()
+    assert arrow.to_pylist() == texts
+    lo = data.draw(st.integers(0, len(texts)))
+    hi = data.draw(st.integers(lo, len(texts)))
+    part = column[lo:hi]
+    assert isinstance(part, TextColumn)
+    assert list(part) == texts[lo:hi]
+    assert part.arrow().to_pylist() == texts[lo:hi]
+    assert part.lengths().tolist() == [len(text) for text in texts[lo:hi]]
+
+
+def test_column_is_its_encoding_and_its_arrow_column_shares_the_buffer() -> None:
+    texts = ["Port reopens", "Straße gesperrt", "ΣΟΦΙΑ wins", ""]
+    column = TextColumn.from_texts(texts)
+    expected = encode_texts(texts)  # the kernels' view: the "Σ" text lower-cased
+    assert np.array_equal(column.encoded.data, expected.data)
+    assert np.array_equal(column.encoded.offsets, expected.offsets)
+    plain = TextColumn.from_texts(texts[:2])
+    arrow = plain.arrow()
+    assert arrow.buffers()[2].address == plain.encoded.data.ctypes.data  # no copy of the bytes
+
+
+def test_lengths_and_prefixes_split_work_across_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(minhash, "_MIN_PARALLEL_WORK", 0)
+    rng = np.random.default_rng(3)
+    words = ["port", "Straße", "东京", "🙂", "İstanbul", "x"]
+    texts = [" ".join(rng.choice(words, rng.integers(0, 9))) for _ in range(200)]
+    column = TextColumn.from_texts(texts)
+    assert column.lengths().tolist() == [len(text) for text in texts]
+    assert column.prefixes(7) == [text[:7] for text in texts]
+
+
+def test_index_out_of_range_and_stepped_slices_are_refused() -> None:
+    column = TextColumn.from_texts(["a", "b"])
+    with pytest.raises(IndexError):
+        column[2]
+    with pytest.raises(ValueError, match="step 1"):
+        column[::2]
+
+
+def test_a_lone_surrogate_fails_the_arrow_column_as_arrow_would() -> None:
+    # "surrogatepass" encodes it for the kernels; strict UTF-8 (arrow, parquet) has no place for it.
+    column = TextColumn.from_texts(["fine", "bad \ud800 text"])
+    assert column[1] == "bad \ud800 text"
+    assert column.lengths().tolist() == [4, 10]
+    with pytest.raises(UnicodeEncodeError):
+        column.arrow()
+    with pytest.raises(UnicodeEncodeError):
+        pa.array(list(column), type=pa.string())
