@@ -34,6 +34,23 @@ def test_column_reads_as_the_list_of_its_texts(texts: list[str], max_chars: int,
     taken = column.take(index)
     assert list(taken) == [texts[i] for i in index.tolist()]
     assert taken.lengths().tolist() == [len(texts[i]) for i in index.tolist()]
+    assert list(column.take(index, max_chars)) == [texts[i][:max_chars] for i in index.tolist()]
+    # Docs for the story clusterer: the title over the body's first characters, encoded as
+    # encode_texts encodes them (lower-cased where the doc holds "İ" or "Σ").
+    titles = data.draw(
+        st.lists(
+            st.none() | st.text(alphabet=_ALPHABET, max_size=8), min_size=len(texts), max_size=len(texts)
+        )
+    )
+    docs = [
+        f"{title}\n{text[:max_chars]}" if title else text[:max_chars]
+        for text, title in zip(texts, titles, strict=True)
+    ]
+    headed = column.headed(titles, max_chars)
+    assert list(headed) == docs
+    expected = encode_texts(docs)
+    assert np.array_equal(headed.encoded.offsets, expected.offsets)
+    assert np.array_equal(headed.encoded.data, expected.data)
     arrow = column.arrow()
     assert arrow.type == pa.string()
     assert arrow.to_pylist() == texts
@@ -65,6 +82,9 @@ def test_lengths_and_prefixes_split_work_across_threads(monkeypatch: pytest.Monk
     column = TextColumn.from_texts(texts)
     assert column.lengths().tolist() == [len(text) for text in texts]
     assert column.prefixes(7) == [text[:7] for text in texts]
+    titles = [None if i % 3 == 0 else f"Title {i} Straße" for i in range(len(texts))]
+    docs = [f"{title}\n{text[:7]}" if title else text[:7] for text, title in zip(texts, titles, strict=True)]
+    assert list(column.headed(titles, 7)) == docs
 
 
 def test_index_out_of_range_and_stepped_slices_are_refused() -> None:

@@ -392,7 +392,7 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         links = links[links[:, 0] != links[:, 1]] if len(links) else links
         # The clusterer reads each body's first max_chars characters only.
         labels, top_terms = cluster_stories(
-            cleaned.prefixes(config.stories.max_chars, canon),
+            cleaned.take(canon, max_chars=config.stories.max_chars),
             [shared.titles[i] for i in canon],
             published_np[canon],
             links,

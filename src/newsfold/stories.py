@@ -12,6 +12,7 @@ from sklearn.preprocessing import normalize
 
 from newsfold.arrays import unique
 from newsfold.config import StoryConfig
+from newsfold.text_column import TextColumn
 from newsfold.tfidf import tfidf_vectors
 
 # Rows per block of the neighbour search: each block allocates an n-sized accumulator (0.8 MB
@@ -103,17 +104,18 @@ class StoryClusterer:
         days = _to_days(published, n)
         pairs = _check_pairs(must_link, n)
 
+        # Each doc is the title over the body's first max_chars characters, held as its encoding
+        # (a TextColumn: decoded only where two docs of one date are compared).
         cap = self.max_chars
-        docs = [
-            f"{title}\n{(text or '')[:cap]}" if isinstance(title, str) and title else (text or "")[:cap]
-            for text, title in zip(texts, titles if titles is not None else [None] * n, strict=True)
-        ]
+        heads = titles if titles is not None else [None] * n
+        column = texts if isinstance(texts, TextColumn) else TextColumn.from_texts([t or "" for t in texts])
+        docs = column.headed(heads, cap)
         # Canonical order (date, then content): every tie below breaks on position in this
         # order, so the partition does not depend on the order the articles came in.
         order = _canonical_order(docs, days)
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
-        docs = [docs[i] for i in order]
+        docs = docs.take(order)
         days = days[order]
         pairs = rank[pairs]
         if n == 0:
@@ -177,7 +179,7 @@ class StoryClusterer:
         if self.background_ratio < 0:
             raise ValueError(f"background_ratio must be >= 0, got {self.background_ratio}")
 
-    def _vectorize(self, docs: list[str]) -> tuple[sp.csr_matrix, npt.NDArray[np.str_]]:
+    def _vectorize(self, docs: TextColumn) -> tuple[sp.csr_matrix, npt.NDArray[np.str_]]:
         """L2-normalised TF-IDF rows cut to their `max_terms` heaviest terms, and the vocabulary."""
         n = len(docs)
         max_df_docs = max(int(self.max_df * n), _MIN_BACKGROUND_DOCS)
@@ -185,7 +187,7 @@ class StoryClusterer:
             # Equal to TfidfVectorizer(lowercase=True, stop_words="english", sublinear_tf=True,
             # min_df, max_df, dtype=float64), ~10x faster (tokenised in compiled code).
             x, vocabulary = tfidf_vectors(
-                docs, min_df=min(self.min_df, max(n, 1)), max_df=max_df_docs, dtype=np.float64
+                docs.encoded, min_df=min(self.min_df, max(n, 1)), max_df=max_df_docs, dtype=np.float64
             )
         except ValueError:  # no document has a usable term: every article is its own story
             return sp.csr_matrix((n, 0)), np.array([], dtype=str)
@@ -241,7 +243,7 @@ def _check_pairs(must_link: npt.NDArray[np.integer] | None, n: int) -> npt.NDArr
     return pairs.astype(np.int64)
 
 
-def _canonical_order(docs: list[str], days: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+def _canonical_order(docs: Sequence[str], days: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """Dated articles by date then text, undated ones after them by text (stable for equal keys):
     ``sorted(range(n), key=lambda i: (0, days[i], docs[i]) if dated else (1, 0.0, docs[i]))``,
     with the dates sorted in numpy and only runs of equal dates ordered by text in Python (a

@@ -9,7 +9,15 @@ import numpy.typing as npt
 import pyarrow as pa
 from numba import njit
 
-from newsfold.minhash import EncodedTexts, encode_texts, gather_into, in_threads, thread_parts
+from newsfold.minhash import (
+    EncodedTexts,
+    _encode_one,
+    encode_texts,
+    gather,
+    gather_into,
+    in_threads,
+    thread_parts,
+)
 from newsfold.store import string_arrays, text_array
 
 
@@ -89,10 +97,15 @@ class TextColumn(Sequence[str]):
     def __repr__(self) -> str:
         return f"TextColumn({len(self)} texts, {self.encoded.data.size} bytes)"
 
-    def take(self, index: npt.NDArray[np.int64]) -> "TextColumn":
-        """The texts at `index`, their bytes copied into a buffer of their own (none decoded)."""
+    def take(self, index: npt.NDArray[np.int64], max_chars: int | None = None) -> "TextColumn":
+        """The texts at `index` (their first max_chars characters, if given), their bytes copied
+        into a buffer of their own; none is decoded."""
         index = np.asarray(index, dtype=np.int64)
-        return TextColumn(self.encoded.take(index), dict(self._exact_at(index)))
+        if max_chars is None:
+            return TextColumn(self.encoded.take(index), dict(self._exact_at(index)))
+        starts, cuts = self._prefix_spans(index, max_chars)
+        exact = {at: text[:max_chars] for at, text in self._exact_at(index)}
+        return TextColumn(gather(self.encoded.data, starts, cuts), exact)
 
     def lengths(self) -> npt.NDArray[np.int64]:
         """Each text's length in characters (len), counted in the buffer in threads."""
@@ -111,20 +124,60 @@ class TextColumn(Sequence[str]):
         """``[self[i][:max_chars] for i in index]`` (default: every text), decoding only the
         bytes of the first max_chars characters."""
         rows = np.arange(len(self)) if index is None else np.asarray(index, dtype=np.int64)
-        starts = self.encoded.offsets[:-1][rows]
-        ends = self.encoded.offsets[1:][rows]
-        cut = np.empty(len(rows), dtype=np.int64)
-
-        def work(lo: int, hi: int) -> None:
-            _prefix_ends(self.encoded.data, starts[lo:hi], ends[lo:hi], max_chars, cut[lo:hi])
-
-        in_threads(work, thread_parts(np.minimum(ends - starts, 4 * max_chars)))
+        starts, cuts = self._prefix_spans(rows, max_chars)
         view = self._view
-        where = zip(starts.tolist(), cut.tolist(), strict=True)
+        where = zip(starts.tolist(), cuts.tolist(), strict=True)
         texts = [str(view[s:e], "utf-8", "surrogatepass") for s, e in where]
         for at, text in self._exact_at(rows):
             texts[at] = text[:max_chars]
         return texts
+
+    def headed(self, titles: Sequence[str | None], max_chars: int) -> "TextColumn":
+        """Each text's first max_chars characters under its title: ``f"{title}\\n{text[:max_chars]}"``
+        where the title is a non-empty string, else ``text[:max_chars]``. The bytes are gathered
+        from the titles' encoding and this buffer in threads; no text is decoded."""
+        n = len(self)
+        if len(titles) != n:
+            raise ValueError(f"{len(titles)} titles for {n} texts")
+        heads = [title if isinstance(title, str) else "" for title in titles]
+        head = encode_texts(heads)
+        head_starts, head_ends = head.offsets[:-1], head.offsets[1:]
+        starts, cuts = self._prefix_spans(np.arange(n), max_chars)
+        head_sizes = head_ends - head_starts
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(head_sizes + (head_sizes > 0) + cuts - starts, out=offsets[1:])
+        out = np.empty(int(offsets[-1]), dtype=np.uint8)
+
+        def work(lo: int, hi: int) -> None:
+            _join_kernel(
+                head.data, head_starts[lo:hi], head_ends[lo:hi], self.encoded.data, starts[lo:hi],
+                cuts[lo:hi], out, offsets[lo:hi],
+            )  # fmt: skip
+
+        in_threads(work, thread_parts(np.diff(offsets)))
+        # A doc with "İ" or "Σ" is encoded lower-cased as a whole (its bytes are not the two
+        # parts' joined): made as a string, and kept as one.
+        exact: dict[int, str] = {}
+        for row in sorted({*self._exact, *(i for i, title in enumerate(heads) if _lowered(title))}):
+            body = self[row][:max_chars]
+            exact[row] = f"{heads[row]}\n{body}" if heads[row] else body
+        fresh = {row: _encode_one(doc) for row, doc in exact.items()}
+        return patched_column(EncodedTexts(out, offsets), fresh, exact)
+
+    def _prefix_spans(
+        self, rows: npt.NDArray[np.int64], max_chars: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Where the first max_chars characters of the texts `rows` start and end in the buffer
+        (found in threads)."""
+        starts = self.encoded.offsets[:-1][rows]
+        ends = self.encoded.offsets[1:][rows]
+        cuts = np.empty(len(rows), dtype=np.int64)
+
+        def work(lo: int, hi: int) -> None:
+            _prefix_ends(self.encoded.data, starts[lo:hi], ends[lo:hi], max_chars, cuts[lo:hi])
+
+        in_threads(work, thread_parts(np.minimum(ends - starts, 4 * max_chars)))
+        return starts, cuts
 
     def _exact_at(self, index: npt.NDArray[np.int64]) -> list[tuple[int, str]]:
         """(position in index, text) of the rows of `index` kept as strings."""
@@ -211,6 +264,24 @@ def _prefix_ends(data, starts, ends, max_chars, out):  # pragma: no cover - comp
                     out[i] = j
                     break
                 seen += 1
+
+
+@njit(cache=True, nogil=True)
+def _join_kernel(
+    head_data, head_starts, head_ends, body_data, body_starts, body_ends, out, out_starts
+):  # pragma: no cover - compiled
+    """Doc i at out_starts[i]: its head's bytes, a newline if it has a head, its body's bytes."""
+    for i in range(head_starts.size):
+        k = out_starts[i]
+        for j in range(head_starts[i], head_ends[i]):
+            out[k] = head_data[j]
+            k += 1
+        if head_ends[i] > head_starts[i]:
+            out[k] = 10
+            k += 1
+        for j in range(body_starts[i], body_ends[i]):
+            out[k] = body_data[j]
+            k += 1
 
 
 @njit(cache=True, nogil=True)
