@@ -34,7 +34,11 @@ def test_column_reads_as_the_list_of_its_texts(texts: list[str], max_chars: int,
     taken = column.take(index)
     assert list(taken) == [texts[i] for i in index.tolist()]
     assert taken.lengths().tolist() == [len(texts[i]) for i in index.tolist()]
-    assert list(column.take(index, max_chars)) == [texts[i][:max_chars] for i in index.tolist()]
+    cut = column.take(index, max_chars)
+    assert list(cut) == [texts[i][:max_chars] for i in index.tolist()]
+    expected = encode_texts([texts[i][:max_chars] for i in index.tolist()])
+    assert np.array_equal(cut.encoded.offsets, expected.offsets)
+    assert np.array_equal(cut.encoded.data, expected.data)
     # Docs for the story clusterer: the title over the body's first characters, encoded as
     # encode_texts encodes them (lower-cased where the doc holds "İ" or "Σ").
     titles = data.draw(

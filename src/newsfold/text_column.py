@@ -104,8 +104,11 @@ class TextColumn(Sequence[str]):
         if max_chars is None:
             return TextColumn(self.encoded.take(index), dict(self._exact_at(index)))
         starts, cuts = self._prefix_spans(index, max_chars)
+        # A text kept as a string is encoded lower-cased, and "İ" lower-cases to two characters,
+        # so the first max_chars characters of its bytes need not be its prefix's: re-encoded.
         exact = {at: text[:max_chars] for at, text in self._exact_at(index)}
-        return TextColumn(gather(self.encoded.data, starts, cuts), exact)
+        fresh = {at: _encode_one(text) for at, text in exact.items()}
+        return patched_column(gather(self.encoded.data, starts, cuts), fresh, exact)
 
     def lengths(self) -> npt.NDArray[np.int64]:
         """Each text's length in characters (len), counted in the buffer in threads."""
