@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
 from newsfold.arrays import dense_ranks, unique, unique_rows
 from newsfold.config import DedupConfig, MinHashConfig
+from newsfold.jit import njit
 from newsfold.minhash import (
     EncodedTexts,
     MinHasher,

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 from datasketch import LeanMinHash, MinHash
-from numba import njit
 
 from newsfold.arrays import unique
+from newsfold.jit import njit
 from newsfold.unionfind import connected_groups
 
 SCHEME = "affine32"

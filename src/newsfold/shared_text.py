@@ -16,10 +16,10 @@ import pandas as pd
 import pyarrow as pa
 import scipy.sparse as sp
 import xxhash
-from numba import njit
 
 from newsfold.arrays import dense_ranks, unique, unique_rows
 from newsfold.config import MinHashConfig, SharedTextConfig
+from newsfold.jit import njit
 from newsfold.minhash import (
     _THREADS,
     EncodedTexts,

@@ -6,12 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from numba import njit
 from scipy.sparse.csgraph import connected_components
 from sklearn.preprocessing import normalize
 
 from newsfold.arrays import unique
 from newsfold.config import StoryConfig
+from newsfold.jit import njit
 from newsfold.text_column import TextColumn
 from newsfold.tfidf import tfidf_vectors
 

@@ -7,8 +7,8 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from numba import njit
 
+from newsfold.jit import njit
 from newsfold.minhash import (
     EncodedTexts,
     _encode_one,

@@ -21,9 +21,9 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from numba import njit
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from newsfold.jit import njit
 from newsfold.minhash import (
     _SORT_COUNTS,
     _WORD,
