@@ -139,6 +139,31 @@ def test_normalize_text_is_idempotent(text: str) -> None:
     assert normalize_text(once) == once
 
 
+# Texts whose layout the batch search must find: spaces and newlines around non-ASCII text,
+# and texts that begin or end with one (a match must not run from one text into the next).
+LAYOUT_PRONE = st.text(
+    alphabet=st.sampled_from(list(" \n\tab.é“”–\u00a0\u3000ÃÂ€™\U0001f600\ud800")), max_size=30
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(ANY_TEXT, LAYOUT_PRONE), max_size=12))
+def test_normalize_texts_is_normalize_text_of_each(texts: list[str]) -> None:
+    assert normalize.normalize_texts(texts) == [normalize_text(text) for text in texts]
+
+
+def test_normalize_texts_finds_layout_within_each_text_only() -> None:
+    """A run that the joined bytes would form across two texts is not one of either text."""
+    texts = ["a “b” ", " c", "d\n\n", "\ne", "f é", "“g", "", " ", "h  i", "j\n\n\nk"]
+    flags = normalize._layout_flags(texts)
+    # The joins of the first two texts and of the next two would be "  " and "\n\n\n".
+    assert [f.loose_spaces for f in flags] == [False] * 8 + [True, False]
+    assert [f.blank_run for f in flags] == [False] * 9 + [True]
+    # "é" then "“" of the next text would be a pair; "”" then " " is none.
+    assert [f.non_ascii_pair for f in flags] == [False] * 10
+    assert normalize.normalize_texts(texts) == [normalize_text(text) for text in texts]
+
+
 @settings(max_examples=500, deadline=None)
 @given(ANY_TEXT)
 def test_normalize_text_output_has_normal_layout(text: str) -> None:

@@ -18,7 +18,7 @@ from dateutil import parser as date_parser
 
 from newsfold import heap
 from newsfold.config import IngestConfig
-from newsfold.normalize import decode_bytes, normalize_text
+from newsfold.normalize import decode_bytes, normalize_text, normalize_texts
 from newsfold.records import Article, QuarantineRecord
 
 _FORMATS = (".txt", ".json", ".jsonl", ".csv")
@@ -348,21 +348,39 @@ def _read_sidecar(sidecar: Path, root: str, config: IngestConfig) -> tuple[dict[
 
 
 def _parse_jsonl(text: str, source: str, config: IngestConfig) -> IngestResult:
-    articles: list[Article] = []
-    quarantine: list[QuarantineRecord] = []
     # split("\n"), not splitlines(): U+2028 and friends may appear raw inside JSON strings.
+    lines: list[tuple[str, str, Any]] = []  # (location, line, record or why it is not one)
     for line_number, line in enumerate(text.split("\n"), start=1):
         if not line or line.isspace():
             continue
         location = f"{source}:{line_number}"
         try:
-            record = _load_json(line, line_number)
-            articles.append(_record_to_article(record, location, source, config))
+            lines.append((location, line, _load_json(line, line_number)))
+        except _Quarantined as exc:
+            lines.append((location, line, exc))
+    bodies = _normalized_bodies([record for _, _, record in lines])
+    articles: list[Article] = []
+    quarantine: list[QuarantineRecord] = []
+    for (location, line, record), body in zip(lines, bodies, strict=True):
+        try:
+            if isinstance(record, _Quarantined):
+                raise record
+            articles.append(_record_to_article(record, location, source, config, body))
         except _Quarantined as exc:
             quarantine.append(QuarantineRecord(location, exc.reason, line[:_MAX_DETAIL_CHARS]))
     if not articles and not quarantine:
         raise _Quarantined("no records")
     return IngestResult(articles, quarantine)
+
+
+def _normalized_bodies(records: Sequence[Any]) -> list[str | None]:
+    """The normalised text of each record that is an object with a string "text" (None for the
+    others), normalised together (normalize_texts)."""
+    which = [i for i, r in enumerate(records) if isinstance(r, dict) and isinstance(r.get("text"), str)]
+    bodies: list[str | None] = [None] * len(records)
+    for i, body in zip(which, normalize_texts([records[i]["text"] for i in which]), strict=True):
+        bodies[i] = body
+    return bodies
 
 
 def _parse_json(text: str, source: str, config: IngestConfig) -> IngestResult:
@@ -381,10 +399,10 @@ def _parse_json(text: str, source: str, config: IngestConfig) -> IngestResult:
         raise _Quarantined("no records", text[:_MAX_DETAIL_CHARS])
     articles: list[Article] = []
     quarantine: list[QuarantineRecord] = []
-    for index, record in enumerate(document):
+    for index, (record, body) in enumerate(zip(document, _normalized_bodies(document), strict=True)):
         location = f"{source}:{index}"
         try:
-            articles.append(_record_to_article(record, location, source, config))
+            articles.append(_record_to_article(record, location, source, config, body))
         except _Quarantined as exc:
             detail = json.dumps(record, ensure_ascii=False)[:_MAX_DETAIL_CHARS]
             quarantine.append(QuarantineRecord(location, exc.reason, detail))
@@ -402,14 +420,23 @@ def _load_json(text: str, line_number: int | None = None) -> Any:
         raise _Quarantined(f"invalid JSON{where}: nested too deeply") from None
 
 
-def _record_to_article(record: Any, default_id: str, source: str, config: IngestConfig) -> Article:
+def _record_to_article(
+    record: Any, default_id: str, source: str, config: IngestConfig, body: str | None = None
+) -> Article:
+    """The record as an Article; `body`: its text already normalised, if it was."""
     if not isinstance(record, dict):
         raise _Quarantined(f"JSON record is not an object (got {_json_type(record)})")
     fields = {key: record[key] for key in _RECORD_FIELDS if key in record}
     extra = {key: value for key, value in record.items() if key not in _RECORD_FIELDS}
     article_id = _article_id(fields.pop("id", None), default_id)
     return _build_article(
-        fields.pop("text", None), fields, extra, article_id=article_id, source_file=source, config=config
+        fields.pop("text", None),
+        fields,
+        extra,
+        article_id=article_id,
+        source_file=source,
+        config=config,
+        body=body,
     )
 
 
@@ -481,13 +508,15 @@ def _build_article(
     article_id: str,
     source_file: str,
     config: IngestConfig,
+    body: str | None = None,
 ) -> Article:
-    """Make an Article from raw field values; raises _Quarantined for a record that must not be one."""
+    """Make an Article from raw field values; raises _Quarantined for a record that must not be one.
+    `body`: normalize_text(text), if it was made already."""
     if text is None:
         raise _Quarantined("missing text")
     if not isinstance(text, str):
         raise _Quarantined(f'field "text" is not a string (got {_json_type(text)})')
-    text = normalize_text(text)
+    text = normalize_text(text) if body is None else body
     if not text:
         raise _Quarantined("empty text")
     if len(text) > config.max_article_chars:
