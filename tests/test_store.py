@@ -165,6 +165,7 @@ class _Chunks:
     def __init__(self, n_chunks: int, rows: int) -> None:
         self.schema = pa.schema([("k", pa.int64()), ("text", pa.string())])
         self.n_chunks, self.rows, self.built = n_chunks, rows, 0
+        self.write_options = {"use_dictionary": ["k"], "compression": {"k": "none", "text": "lz4"}}
 
     def __iter__(self):
         for c in range(self.n_chunks):
@@ -189,6 +190,10 @@ def test_a_state_table_in_chunks_is_written_whole_and_every_file_flushed(tmp_pat
     assert chunks.built == 4 and written.num_rows == 4_000
     assert written.column("k").to_pylist() == list(range(4_000))
     assert written.column("text")[3_999].as_py() == "text 3999"
+    # Written with the chunks' own options.
+    columns = pq.ParquetFile(final / store.STATE_DIR / "inputs.parquet").metadata.row_group(0)
+    assert [columns.column(i).compression for i in range(2)] == ["UNCOMPRESSED", "LZ4"]
+    assert [columns.column(i).dictionary_page_offset is not None for i in range(2)] == [True, False]
     # Every file and directory of the new version was flushed before it was renamed into place,
     # and each directory after everything in it.
     staging = tmp_path / f".staging-{run_id}"

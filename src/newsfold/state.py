@@ -283,6 +283,20 @@ class StoredState:
 
 
 _INPUT_FIELDS = ("article_id", "source_file", "text", "title", "published_at", "source", "url", "extra")
+# How state/inputs.parquet is written (pyarrow.parquet.ParquetWriter options). The texts, text
+# hashes and signatures get no dictionary (the encoder builds one until it overflows, for
+# nothing); the texts are compressed with LZ4, the signatures (random 32-bit values) not at all.
+# On the 10^5 corpus's inputs (305 MB), against snappy and dictionaries everywhere: 1.72 -> 1.31 s
+# of one core to write, 1.29 -> 0.49 s to read back, the same size.
+_INPUT_WRITE_OPTIONS: dict[str, Any] = {
+    "use_dictionary": [name for name in _INPUT_FIELDS if name != "text"],
+    "compression": {
+        **{name: "snappy" for name in _INPUT_FIELDS},
+        "text": "lz4",
+        "text_hash.list.element": "none",
+        "signature.list.element": "none",
+    },
+}
 
 
 class InputChunks:
@@ -301,6 +315,7 @@ class InputChunks:
     ) -> None:
         self.articles, self.hashes, self.signatures = articles, hashes, signatures
         self.schema, self.rows = schema, rows
+        self.write_options = _INPUT_WRITE_OPTIONS
 
     def __iter__(self) -> Iterator[pa.Table]:
         for lo in range(0, max(len(self.articles), 1), self.rows):

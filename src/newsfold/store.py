@@ -271,9 +271,11 @@ def _write_state(staging: Path, state: tuple[Mapping[str, pa.Table], dict[str, A
 
 
 class _Chunked(Protocol):
-    """A table built a chunk at a time as it is iterated (state.InputChunks)."""
+    """A table built a chunk at a time as it is iterated (state.InputChunks), and how to write it
+    (pyarrow.parquet.ParquetWriter's options)."""
 
     schema: pa.Schema
+    write_options: Mapping[str, Any]
 
     def __iter__(self) -> Iterator[pa.Table]: ...
 
@@ -283,7 +285,10 @@ def _write_chunks(path: Path, chunks: _Chunked) -> None:
     one parquet file, a row group per chunk. Building a chunk from Python objects holds the GIL
     and encoding one into parquet does not: each chunk is written in a thread while the next
     one is built."""
-    with pq.ParquetWriter(path, chunks.schema) as writer, ThreadPoolExecutor(max_workers=1) as pool:
+    with (
+        pq.ParquetWriter(path, chunks.schema, **chunks.write_options) as writer,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
         pending = None
         for chunk in chunks:
             if pending is not None:
