@@ -319,6 +319,30 @@ def test_csv_ragged_row_is_quarantined_with_its_line(raw: Path) -> None:
     assert quarantined(result) == {("feed.csv:3", "ragged CSV row: 3 fields, header has 2")}
 
 
+def test_csv_rows_keep_their_order_and_their_own_text_when_normalised_together(raw: Path) -> None:
+    """A file's bodies are normalised in one batch; each row still gets its own, in order, and
+    rows without a body, ragged rows and the rows after them keep their places."""
+    write(
+        raw / "feed.csv",
+        "id,title,text\n"
+        'a,A,"One  body.\u00a0 \n\n\n\nNext."\n'
+        "b,B,\n"
+        "c,C,Two.,extra\n"
+        "d,D,“Three”  \n"
+        "e,E,Caf\u0065\u0301 four.\n",
+    )
+    result = ingest(raw)
+    assert [(a.article_id, a.text) for a in result.articles] == [
+        ("a", "One body.\n\nNext."),
+        ("d", "“Three”"),
+        ("e", "Café four."),
+    ]
+    assert [(q.source_file, q.reason) for q in result.quarantine] == [
+        ("feed.csv:7", "missing text"),  # row a spans lines 2-6
+        ("feed.csv:8", "ragged CSV row: 4 fields, header has 3"),
+    ]
+
+
 def test_csv_without_text_column_is_quarantined(raw: Path) -> None:
     write(raw / "feed.csv", "title,url\nA,http://x\n")
     result = ingest(raw)

@@ -464,8 +464,8 @@ def _parse_csv(text: str, source: str, config: IngestConfig) -> IngestResult:
     used = {*columns.values(), subtitle}
     extra_columns = [(index, header[index].strip()) for index in range(len(header)) if index not in used]
 
-    articles: list[Article] = []
-    quarantine: list[QuarantineRecord] = []
+    # Rows first, in order (a row or why it is not one), then their bodies normalised together.
+    rows: list[tuple[str, list[str] | QuarantineRecord]] = []
     while True:
         line_number = reader.line_num + 1
         location = f"{source}:{line_number}"
@@ -473,7 +473,9 @@ def _parse_csv(text: str, source: str, config: IngestConfig) -> IngestResult:
             row = next(reader, None)
         except csv.Error as exc:
             # The reader cannot resynchronise after a syntax error: the rest of the file is lost.
-            quarantine.append(QuarantineRecord(location, f"invalid CSV at line {reader.line_num}: {exc}"))
+            rows.append(
+                (location, QuarantineRecord(location, f"invalid CSV at line {reader.line_num}: {exc}"))
+            )
             break
         if row is None:
             break
@@ -481,20 +483,45 @@ def _parse_csv(text: str, source: str, config: IngestConfig) -> IngestResult:
             continue
         if len(row) != len(header):
             reason = f"ragged CSV row: {len(row)} fields, header has {len(header)}"
-            quarantine.append(QuarantineRecord(location, reason, ",".join(row)[:_MAX_DETAIL_CHARS]))
+            rows.append((location, QuarantineRecord(location, reason, ",".join(row)[:_MAX_DETAIL_CHARS])))
             continue
-        values = {field: row[index] for field, index in columns.items() if row[index].strip()}
-        body = values.pop("text", None)
+        rows.append((location, row))
+
+    def body_of(row: list[str]) -> str | None:
+        body = row[columns["text"]] if row[columns["text"]].strip() else None
         if body is not None and subtitle is not None and row[subtitle].strip():
             body = row[subtitle] + "\n\n" + body
-        extra = {name: row[index] for index, name in extra_columns if row[index].strip()}
+        return body
+
+    raw_bodies = [body_of(entry) if isinstance(entry, list) else None for _, entry in rows]
+    present = [(i, body) for i, body in enumerate(raw_bodies) if body is not None]
+    bodies: list[str | None] = [None] * len(rows)
+    for (i, _), normalized in zip(present, normalize_texts([body for _, body in present]), strict=True):
+        bodies[i] = normalized
+    articles: list[Article] = []
+    quarantine: list[QuarantineRecord] = []
+    for (location, entry), raw_body, body in zip(rows, raw_bodies, bodies, strict=True):
+        if isinstance(entry, QuarantineRecord):
+            quarantine.append(entry)
+            continue
+        values = {field: entry[index] for field, index in columns.items() if entry[index].strip()}
+        values.pop("text", None)
+        extra = {name: entry[index] for index, name in extra_columns if entry[index].strip()}
         try:
             article_id = _article_id(values.pop("id", None), location)
             articles.append(
-                _build_article(body, values, extra, article_id=article_id, source_file=source, config=config)
+                _build_article(
+                    raw_body,
+                    values,
+                    extra,
+                    article_id=article_id,
+                    source_file=source,
+                    config=config,
+                    body=body,
+                )
             )
         except _Quarantined as exc:
-            quarantine.append(QuarantineRecord(location, exc.reason, ",".join(row)[:_MAX_DETAIL_CHARS]))
+            quarantine.append(QuarantineRecord(location, exc.reason, ",".join(entry)[:_MAX_DETAIL_CHARS]))
     if not articles and not quarantine:
         raise _Quarantined("no records")
     return IngestResult(articles, quarantine)
