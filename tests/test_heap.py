@@ -75,6 +75,45 @@ def test_freed_memory_is_kept_within_retained_and_handed_back_after() -> None:
     assert seen["trimmed_after_a_large_stage"] > 0.9
 
 
+_WARM_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    from newsfold import heap
+
+    SIZE = 256 * 2**20
+    seen = {"outside_retained": heap.warm(SIZE)}
+    with heap.retained():
+        before = heap.resident_bytes()
+        seen["warmed"] = heap.warm(SIZE)
+        warm = heap.resident_bytes()
+        block = np.ones(SIZE, dtype=np.uint8)  # the stage's own allocation
+        seen["kept_after_warm"] = (warm - before) / SIZE
+        seen["grown_by_the_allocation"] = (heap.resident_bytes() - warm) / SIZE
+        del block
+        ram = heap.physical_bytes
+        heap.physical_bytes = lambda: 5 * heap.resident_bytes()  # would pass a sixth of memory
+        seen["past_the_share"] = heap.warm(SIZE)
+        heap.physical_bytes = ram
+        heap._bounded(10 * heap.resident_bytes())  # a large stage ended: big blocks go back when freed
+        seen["once_bounded"] = heap.warm(SIZE)
+    print(json.dumps(seen))
+    """
+)
+
+
+def test_warm_faults_in_memory_that_the_next_allocation_reuses() -> None:
+    out = subprocess.run([sys.executable, "-c", _WARM_SCRIPT], capture_output=True, text=True, check=True)
+    seen = json.loads(out.stdout)
+    assert seen["warmed"] is True
+    assert seen["kept_after_warm"] > 0.9  # freed, but resident in the heap
+    assert seen["grown_by_the_allocation"] < 0.1  # the allocation took the warmed pages
+    # Where freed memory would go back, warming would be work for nothing.
+    assert seen["outside_retained"] is False
+    assert seen["past_the_share"] is False
+    assert seen["once_bounded"] is False
+
+
 def test_after_stage_bounds_what_is_kept_above_a_sixth_of_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
     monkeypatch.setattr(heap, "_release", lambda: calls.append("release"))
