@@ -71,6 +71,8 @@ def _libc() -> ctypes.CDLL | None:
         return None
     libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     libc.mallopt.restype = ctypes.c_int
+    libc.malloc.argtypes, libc.malloc.restype = [ctypes.c_size_t], ctypes.c_void_p
+    libc.free.argtypes, libc.free.restype = [ctypes.c_void_p], None
     return libc
 
 
@@ -168,8 +170,6 @@ def warm(nbytes: int) -> bool:
         return False
     if (rss + nbytes) * _LARGE_SHARE > ram:
         return False
-    libc.malloc.argtypes, libc.malloc.restype = [ctypes.c_size_t], ctypes.c_void_p
-    libc.free.argtypes, libc.free.restype = [ctypes.c_void_p], None
     block = libc.malloc(nbytes)
     if not block:
         return False
