@@ -375,10 +375,17 @@ def _parse_jsonl(text: str, source: str, config: IngestConfig) -> IngestResult:
 
 def _normalized_bodies(records: Sequence[Any]) -> list[str | None]:
     """The normalised text of each record that is an object with a string "text" (None for the
-    others), normalised together (normalize_texts)."""
-    which = [i for i, r in enumerate(records) if isinstance(r, dict) and isinstance(r.get("text"), str)]
-    bodies: list[str | None] = [None] * len(records)
-    for i, body in zip(which, normalize_texts([records[i]["text"] for i in which]), strict=True):
+    others)."""
+    texts = [r.get("text") if isinstance(r, dict) else None for r in records]
+    return _normalized([text if isinstance(text, str) else None for text in texts])
+
+
+def _normalized(texts: Sequence[str | None]) -> list[str | None]:
+    """normalize_text of each text, None where there is none, all normalised together
+    (normalize_texts)."""
+    present = [(i, text) for i, text in enumerate(texts) if text is not None]
+    bodies: list[str | None] = [None] * len(texts)
+    for (i, _), body in zip(present, normalize_texts([text for _, text in present]), strict=True):
         bodies[i] = body
     return bodies
 
@@ -494,10 +501,7 @@ def _parse_csv(text: str, source: str, config: IngestConfig) -> IngestResult:
         return body
 
     raw_bodies = [body_of(entry) if isinstance(entry, list) else None for _, entry in rows]
-    present = [(i, body) for i, body in enumerate(raw_bodies) if body is not None]
-    bodies: list[str | None] = [None] * len(rows)
-    for (i, _), normalized in zip(present, normalize_texts([body for _, body in present]), strict=True):
-        bodies[i] = normalized
+    bodies = _normalized(raw_bodies)
     articles: list[Article] = []
     quarantine: list[QuarantineRecord] = []
     for (location, entry), raw_body, body in zip(rows, raw_bodies, bodies, strict=True):
