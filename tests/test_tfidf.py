@@ -137,6 +137,16 @@ def test_rows_without_vocabulary_are_the_vectors_with_columns_renumbered(monkeyp
     column[rows.indices] = full.indices
     np.testing.assert_array_equal(column[rows.indices], full.indices)
     assert sorted(column.tolist()) == list(range(len(terms)))
+    # The texts' tokens give the rows the texts give, to the bit.
+    of_tokens = tfidf.tfidf_rows(tfidf.tokenize(texts), **kwargs)
+    for a, b in [(of_tokens.indptr, rows.indptr), (of_tokens.indices, rows.indices), (of_tokens.data, rows.data)]:
+        np.testing.assert_array_equal(a, b)
+    assert of_tokens.dtype == rows.dtype
+
+
+def test_the_vocabulary_needs_the_texts_not_their_tokens():
+    with pytest.raises(ValueError, match="needs the texts"):
+        tfidf._count_terms(tfidf.tokenize(TEXTS), 1, 1.0, np.float64, vocabulary=True)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -290,9 +290,9 @@ def _remap_terms(terms, starts, ends, remap):  # pragma: no cover - compiled
             terms[p] = remap[terms[p]]
 
 
-class _Tokens(NamedTuple):
+class Tokens(NamedTuple):
     """Every doc's term ids, terms[starts[d]:ends[d]], and each term's first occurrence (the
-    byte span term_start[t]:term_end[t] of the corpus buffer)."""
+    byte span term_start[t]:term_end[t] of the corpus buffer, which they do not hold)."""
 
     terms: npt.NDArray[np.int32]
     starts: npt.NDArray[np.int64]
@@ -302,7 +302,7 @@ class _Tokens(NamedTuple):
     term_end: npt.NDArray[np.int64]
 
 
-def _tokenize_in_threads(encoded: EncodedTexts, table: npt.NDArray[np.int32]) -> _Tokens:
+def _tokenize_in_threads(encoded: EncodedTexts, table: npt.NDArray[np.int32]) -> Tokens:
     """Tokenise the two halves of the docs (by bytes) in two threads, each with its own table,
     then give the second half's terms the ids one pass over all docs would: a term the first
     half has keeps that id, the others follow in their order of first occurrence.
@@ -330,7 +330,7 @@ def _tokenize_in_threads(encoded: EncodedTexts, table: npt.NDArray[np.int32]) ->
         single = _Vocabulary(stop)
         end = single.tokenize(encoded, table, 0, n_docs, terms, 0, starts, ends)
         terms.resize(end, refcheck=False)  # in place: nothing else refers to the buffer yet
-        return _Tokens(terms, starts, ends, single.n_terms, single.term_start, single.term_end)
+        return Tokens(terms, starts, ends, single.n_terms, single.term_start, single.term_end)
     first, second = _Vocabulary(stop), _Vocabulary(stop)
     with ThreadPoolExecutor(2) as pool:
         jobs = [(first, 0, cut, 0), (second, cut, n_docs, int(first_slot[cut]))]
@@ -350,7 +350,7 @@ def _tokenize_in_threads(encoded: EncodedTexts, table: npt.NDArray[np.int32]) ->
     a, b = first.n_terms, second.n_terms
     term_start = np.concatenate([first.term_start[:a], second.term_start[:b][fresh]])
     term_end = np.concatenate([first.term_end[:a], second.term_end[:b][fresh]])
-    return _Tokens(terms, starts, ends, n_terms, term_start, term_end)
+    return Tokens(terms, starts, ends, n_terms, term_start, term_end)
 
 
 def _rows_in_threads(
@@ -435,6 +435,14 @@ def _term_strings(
     return joined.tobytes().decode("utf-8", "surrogatepass").lower().split("\x00")[:-1]
 
 
+def tokenize(texts: list[str] | EncodedTexts) -> Tokens:
+    """The texts' tokens as tfidf_rows reads them (in place of the texts): the texts themselves
+    can go once this returns. Relatedness in the shared-text stage tokenises the articles cut
+    without their shared lines, a copy of most of the corpus (~3.3 GB at 10^6 articles) that was
+    otherwise held through the counting and weighting that follow."""
+    return _tokenize_in_threads(encode_texts(texts), _char_table())
+
+
 def count_terms(
     texts: list[str] | EncodedTexts, min_df: int = 1, max_df: int | float = 1.0, dtype: type = np.float64
 ) -> tuple[sp.csr_matrix, npt.NDArray[np.str_]]:
@@ -454,14 +462,21 @@ def count_terms(
 
 
 def _count_terms(
-    texts: list[str] | EncodedTexts, min_df: int, max_df: int | float, dtype: type, vocabulary: bool
+    texts: list[str] | EncodedTexts | Tokens, min_df: int, max_df: int | float, dtype: type, vocabulary: bool
 ) -> tuple[sp.csr_matrix, npt.NDArray[np.str_] | None, npt.NDArray[np.int64]]:
     """count_terms, and each column's document frequency; with vocabulary=False the terms are
     neither turned into strings nor sorted: the columns are in order of first occurrence (a
-    permutation of CountVectorizer's) and the vocabulary is None."""
-    encoded = encode_texts(texts)
-    n_docs = len(encoded)
-    terms, starts, ends, n_terms, term_start, term_end = _tokenize_in_threads(encoded, _char_table())
+    permutation of CountVectorizer's) and the vocabulary is None. The texts may come as their
+    Tokens (vocabulary=False only: the terms' strings are in the texts)."""
+    if isinstance(texts, Tokens):
+        if vocabulary:
+            raise ValueError("the vocabulary needs the texts, not their tokens")
+        tokens, data = texts, None
+    else:
+        encoded = encode_texts(texts)
+        tokens, data = _tokenize_in_threads(encoded, _char_table()), encoded.data
+    terms, starts, ends, n_terms, term_start, term_end = tokens
+    n_docs = len(starts)
     if n_terms == 0:
         raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
     df = _document_frequencies(terms, starts, ends, n_terms)
@@ -473,7 +488,8 @@ def _count_terms(
         raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
     kept = np.flatnonzero(keep)
     if vocabulary:
-        words = _term_strings(encoded.data, term_start[kept], term_end[kept])
+        assert data is not None
+        words = _term_strings(data, term_start[kept], term_end[kept])
         order = sorted(range(len(words)), key=words.__getitem__)
     else:
         order = list(range(len(kept)))
@@ -507,10 +523,14 @@ def tfidf_vectors(
 
 
 def tfidf_rows(
-    texts: list[str] | EncodedTexts, min_df: int = 1, max_df: int | float = 1.0, dtype: type = np.float64
+    texts: list[str] | EncodedTexts | Tokens,
+    min_df: int = 1,
+    max_df: int | float = 1.0,
+    dtype: type = np.float64,
 ) -> sp.csr_matrix:
     """The rows of tfidf_vectors without the vocabulary: its columns in order of first
-    occurrence, not alphabetical, so no term is turned into a string or sorted. A row's values
+    occurrence, not alphabetical, so no term is turned into a string or sorted. The texts may
+    come as their tokens (:func:`tokenize`). A row's values
     in their storage order are those of tfidf_vectors (stored by first occurrence either way,
     see _count_rows): norms, dot products and sums of rows are the same to the bit.
 
