@@ -214,10 +214,11 @@ def _partition(labels: np.ndarray) -> set[frozenset[int]]:
     return {frozenset(g) for g in groups.values()}
 
 
+@pytest.mark.parametrize("block", [1, 7, 1 << 18])
 @pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("max_bucket", [2, 5, 1000])
 def test_verified_bucket_groups_are_the_components_of_the_verified_bucket_pairs(
-    max_bucket, split, monkeypatch
+    max_bucket, split, block, monkeypatch
 ) -> None:
     # Families of near-identical texts (edits of a few templates) fill buckets with pairs that
     # pass and pairs that fail; the union-find walk must give the components of those passing.
@@ -247,10 +248,21 @@ def test_verified_bucket_groups_are_the_components_of_the_verified_bucket_pairs(
         monkeypatch.setattr(minhash, "_MIN_PARALLEL_WORK", 0)
         monkeypatch.setattr(minhash, "_THREADS", 2)
         assert len(minhash.thread_parts(np.ones(keys.shape[1], dtype=np.int64))) == 2
-    got = verified_bucket_groups(keys, threshold, shingles_of, max_bucket=max_bucket)
+    got = verified_bucket_groups(keys, threshold, shingles_of, max_bucket=max_bucket, block=block)
     assert np.array_equal(got, want)  # both label a group by its smallest member
     assert 1 < len(_partition(got)) < len(texts) - 50
-    assert np.array_equal(asked[0], np.unique(pairs))  # only docs in some bucket are shingled
+    # Only docs in some bucket are shingled, each once, a block of whole co-bucket components at
+    # a time: no bucket has members in two blocks.
+    assert np.array_equal(np.sort(np.concatenate(asked)), np.unique(pairs))
+    block_of = np.full(len(texts), -1)
+    for k, idx in enumerate(asked):
+        assert np.array_equal(idx, np.sort(idx))
+        block_of[idx] = k
+    assert np.all(block_of[pairs[:, 0]] == block_of[pairs[:, 1]])
+    if block == 1 << 18:
+        assert len(asked) == 1
+    elif block == 1:
+        assert len(asked) == len(np.unique(connected_groups(len(texts), pairs)[np.unique(pairs)]))
 
 
 @pytest.mark.parametrize("threshold", [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1 / 3])
