@@ -139,8 +139,9 @@ def test_rows_without_vocabulary_are_the_vectors_with_columns_renumbered(monkeyp
     assert sorted(column.tolist()) == list(range(len(terms)))
     # The texts' tokens give the rows the texts give, to the bit.
     of_tokens = tfidf.tfidf_rows(tfidf.tokenize(texts), **kwargs)
-    for a, b in [(of_tokens.indptr, rows.indptr), (of_tokens.indices, rows.indices), (of_tokens.data, rows.data)]:
-        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(of_tokens.indptr, rows.indptr)
+    np.testing.assert_array_equal(of_tokens.indices, rows.indices)
+    np.testing.assert_array_equal(of_tokens.data, rows.data)
     assert of_tokens.dtype == rows.dtype
 
 
