@@ -24,6 +24,7 @@ from newsfold.stories import (
     _top_terms_per_row,
     cluster_stories,
 )
+from newsfold.text_column import TextColumn
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 
@@ -170,6 +171,26 @@ def test_many_docs_without_dense_similarity() -> None:
     clusterer = StoryClusterer().fit(texts)
     assert clusterer.labels_.shape == (n,)
     assert score_clustering(truth, clusterer.labels_)["bcubed_f1"] > 0.9
+
+
+def test_rows_cluster_those_texts_as_if_given_alone() -> None:
+    # The pipeline hands the clusterer every cleaned body and the canonical ones' rows: the
+    # labels and terms must be those of the canonical bodies given alone.
+    texts = QUAKE + ELECTION + FINAL
+    rows = np.array([11, 0, 5, 3, 7, 9, 1, 6, 10], dtype=np.int64)
+    titles = [f"Title {i}" if i % 2 else None for i in rows.tolist()]
+    published = np.array(["2024-03-01"] * len(rows), dtype="datetime64[us]")
+    links = np.array([[0, 2]])
+    alone = StoryClusterer().fit([texts[i] for i in rows.tolist()], titles, published, links)
+    for given in (texts, TextColumn.from_texts(texts)):
+        of_rows = StoryClusterer().fit(given, titles, published, links, rows=rows)
+        assert np.array_equal(of_rows.labels_, alone.labels_)
+        assert of_rows.top_terms_ == alone.top_terms_
+    labels, terms = cluster_stories(
+        TextColumn.from_texts(texts), titles, published, links, StoryConfig(), rows
+    )
+    assert np.array_equal(labels, alone.labels_) and terms == alone.top_terms_
+    assert 1 < len(set(labels.tolist())) < len(rows)
 
 
 def test_cluster_stories_helper_and_edge_cases() -> None:

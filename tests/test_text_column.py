@@ -55,6 +55,13 @@ def test_column_reads_as_the_list_of_its_texts(texts: list[str], max_chars: int,
     expected = encode_texts(docs)
     assert np.array_equal(headed.encoded.offsets, expected.offsets)
     assert np.array_equal(headed.encoded.data, expected.data)
+    # Of some rows only (repeats and any order), a title each: the docs of those texts.
+    row_titles = [titles[i] for i in index.tolist()]
+    of_rows = column.headed(row_titles, max_chars, index)
+    assert of_rows == column.take(index).headed(row_titles, max_chars)
+    expected = encode_texts(list(of_rows))
+    assert np.array_equal(of_rows.encoded.offsets, expected.offsets)
+    assert np.array_equal(of_rows.encoded.data, expected.data)
     arrow = column.arrow()
     assert arrow.type == pa.string()
     assert arrow.to_pylist() == texts

@@ -398,13 +398,15 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         # Shared headlines and passages link stories; a link to a copy is a link to its canonical.
         links = position[canonical[shared.must_link]] if len(shared.must_link) else shared.must_link
         links = links[links[:, 0] != links[:, 1]] if len(links) else links
-        # The clusterer reads each body's first max_chars characters only.
+        # The clusterer makes its docs from the canonical bodies' first max_chars characters,
+        # read in the cleaned texts' buffer (no copy of the canonical bodies first).
         labels, top_terms = cluster_stories(
-            cleaned.take(canon, max_chars=config.stories.max_chars),
+            cleaned,
             [shared.titles[i] for i in canon],
             published_np[canon],
             links,
             config.stories,
+            rows=canon,
         )
         story_label = labels[position[canonical]]
         old_story: list[str | None] = [None] * n

@@ -135,17 +135,21 @@ class TextColumn(Sequence[str]):
             texts[at] = text[:max_chars]
         return texts
 
-    def headed(self, titles: Sequence[str | None], max_chars: int) -> "TextColumn":
+    def headed(
+        self, titles: Sequence[str | None], max_chars: int, rows: npt.NDArray[np.int64] | None = None
+    ) -> "TextColumn":
         """Each text's first max_chars characters under its title: ``f"{title}\\n{text[:max_chars]}"``
-        where the title is a non-empty string, else ``text[:max_chars]``. The bytes are gathered
-        from the titles' encoding and this buffer in threads; no text is decoded."""
-        n = len(self)
+        where the title is a non-empty string, else ``text[:max_chars]``; of the texts `rows`
+        only, if given (one title each). The bytes are gathered from the titles' encoding and
+        this buffer in threads; no text is decoded."""
+        rows = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
+        n = len(rows)
         if len(titles) != n:
             raise ValueError(f"{len(titles)} titles for {n} texts")
         heads = [title if isinstance(title, str) else "" for title in titles]
         head = encode_texts(heads)
         head_starts, head_ends = head.offsets[:-1], head.offsets[1:]
-        starts, cuts = self._prefix_spans(np.arange(n), max_chars)
+        starts, cuts = self._prefix_spans(rows, max_chars)
         head_sizes = head_ends - head_starts
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(head_sizes + (head_sizes > 0) + cuts - starts, out=offsets[1:])
@@ -161,9 +165,14 @@ class TextColumn(Sequence[str]):
         # A doc with "İ" or "Σ" is encoded lower-cased as a whole (its bytes are not the two
         # parts' joined): made as a string, and kept as one.
         exact: dict[int, str] = {}
-        for row in sorted({*self._exact, *(i for i, title in enumerate(heads) if _lowered(title))}):
-            body = self[row][:max_chars]
-            exact[row] = f"{heads[row]}\n{body}" if heads[row] else body
+        for at in sorted(
+            {
+                *(at for at, _ in self._exact_at(rows)),
+                *(i for i, title in enumerate(heads) if _lowered(title)),
+            }
+        ):
+            body = self[int(rows[at])][:max_chars]
+            exact[at] = f"{heads[at]}\n{body}" if heads[at] else body
         fresh = {row: _encode_one(doc) for row, doc in exact.items()}
         return patched_column(EncodedTexts(out, offsets), fresh, exact)
 
