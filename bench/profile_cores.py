@@ -68,7 +68,7 @@ class _ProcessTreeCpu:
         return self._gone + sum(seen.values())
 
 
-def _newsfold_frames(frame: FrameType | None, depth: int, lines: bool = False) -> str:
+def newsfold_frames(frame: FrameType | None, depth: int, lines: bool = False) -> str:
     names = []
     while frame is not None and len(names) < depth:
         code = frame.f_code
@@ -93,7 +93,7 @@ class CoreSampler:
         cpu, wall = cpu_seconds(), time.perf_counter()
         while not self._stop.wait(self.interval):
             now_cpu, now_wall = cpu_seconds(), time.perf_counter()
-            frames = _newsfold_frames(sys._current_frames().get(self._main or 0), self.depth, self.lines)
+            frames = newsfold_frames(sys._current_frames().get(self._main or 0), self.depth, self.lines)
             dt = now_wall - wall
             self.samples.append((dt, (now_cpu - cpu) / dt if dt > 0 else 0.0, frames))
             cpu, wall = now_cpu, now_wall
