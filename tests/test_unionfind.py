@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsfold.unionfind import connected_groups
+from newsfold.unionfind import component_blocks, connected_groups
 
 
 def partition(labels: np.ndarray) -> set[frozenset[int]]:
@@ -54,3 +54,20 @@ def test_equals_naive_union_find_in_any_order(data: st.DataObject, n: int) -> No
     for members in partition(labels):
         assert {int(labels[m]) for m in members} == {min(members)}
     assert np.array_equal(labels, connected_groups(n, array[::-1, ::-1]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    component=st.lists(st.integers(0, 8), max_size=40).map(lambda c: np.array(c, dtype=np.int64)),
+    size=st.integers(1, 12),
+)
+def test_component_blocks_keep_components_whole(component: np.ndarray, size: int) -> None:
+    block = component_blocks(component, size)
+    for label in np.unique(component).tolist():
+        mine = block[component == label]
+        # A component is in one block: the one where it starts, counting items in label order,
+        # so a block's components start within `size` items of each other.
+        assert np.all(mine == mine[0])
+        assert mine[0] == int((component < label).sum()) // size
+    with pytest.raises(ValueError, match="size"):
+        component_blocks(component, 0)

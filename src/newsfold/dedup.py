@@ -29,7 +29,7 @@ from newsfold.minhash import (
     word_shingles,
 )
 from newsfold.text_column import TextColumn, char_lengths
-from newsfold.unionfind import connected_groups
+from newsfold.unionfind import component_blocks, connected_groups
 
 # Candidates come from two LSH indexes. Over whole texts at config.threshold: near-copies. A
 # truncated reprint keeping half of its original has a Jaccard of only ~0.5 with it, and banding
@@ -304,12 +304,7 @@ def confirm_candidates(
         return candidates
     involved = unique(candidates)
     local = np.searchsorted(involved, candidates)
-    component = connected_groups(len(involved), local)
-    order = np.argsort(component, kind="stable")  # texts of a component side by side
-    first_of_component = np.empty(len(involved), dtype=np.int64)
-    is_first = np.r_[True, component[order][1:] != component[order][:-1]]
-    first_of_component[order] = np.maximum.accumulate(np.where(is_first, np.arange(len(order)), 0))
-    block_of_text = first_of_component // _SKETCH_BLOCK
+    block_of_text = component_blocks(connected_groups(len(involved), local), _SKETCH_BLOCK)
     pair_block = block_of_text[local[:, 0]]
     confirmed = [np.zeros((0, 2), dtype=np.int64)]
     for block in unique(pair_block).tolist():

@@ -29,3 +29,20 @@ def connected_groups(n: int, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.int
     # np.unique's return_index is each component's first, i.e. smallest, node.
     _, smallest = np.unique(component, return_index=True)
     return smallest[component].astype(np.int64)
+
+
+def component_blocks(component: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
+    """Each item's block: blocks of whole components (items with equal `component` labels) of
+    about `size` items each, numbered in the order of the component labels. A component larger
+    than `size` is one block, and the numbers it covers after its own are left unused.
+
+    A step whose items interact only within their component (a pair verified, a bucket walked)
+    can then hold one block's data at a time.
+    """
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    order = np.argsort(component, kind="stable")
+    is_first = np.r_[True, component[order][1:] != component[order][:-1]]
+    first = np.empty(len(component), dtype=np.int64)
+    first[order] = np.maximum.accumulate(np.where(is_first, np.arange(len(order)), 0))
+    return first // size
