@@ -198,6 +198,23 @@ def test_line_spans_are_the_regex_lines_and_their_keys(texts: list[str]) -> None
     assert char_keys(lines.spans.take(picked)) == char_keys([strings[i] for i in picked])
 
 
+@pytest.mark.parametrize(("bands", "rows"), [(1, 1), (4, 3), (38, 5), (47, 4), (11, 4)])
+def test_band_keys_are_the_polynomial_of_each_band(bands, rows, monkeypatch) -> None:
+    # The kernel's keys, in two threads, equal numpy's uint64 polynomial over whole columns
+    # (wrapping modulo 2^64), for signatures up to the largest uint32.
+    monkeypatch.setattr(minhash, "_MIN_PARALLEL_WORK", 0)
+    rng = np.random.default_rng(bands * rows)
+    signatures = rng.integers(0, 2**32, size=(101, 256), dtype=np.uint32)
+    signatures[0] = np.iinfo(np.uint32).max
+    cells = signatures[:, : bands * rows].reshape(len(signatures), bands, rows).astype(np.uint64)
+    want = np.full((len(signatures), bands), minhash._NGRAM_SEED, dtype=np.uint64)
+    for r in range(rows):
+        want *= minhash._PRIME_2
+        want += cells[:, :, r]
+    assert np.array_equal(band_keys(signatures, bands, rows), want)
+    assert np.array_equal(band_keys(signatures[:0], bands, rows), want[:0])
+
+
 def test_bucket_pairs_from_band_keys_are_candidate_pairs() -> None:
     rng = np.random.default_rng(0)
     signatures = rng.integers(0, 4, size=(300, 12), dtype=np.uint32)

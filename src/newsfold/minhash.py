@@ -1275,14 +1275,28 @@ def lsh_params(
 
 def band_keys(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArray[np.uint64]:
     """One uint64 per (doc, band): a polynomial hash of the band's rows (collisions only add
-    candidates, which are verified anyway)."""
+    candidates, which are verified anyway), key = (..((seed·P + r0)·P + r1)..)·P + r_last modulo
+    2^64. Computed in threads, a doc's bands at a time: numpy's passes over whole columns, with
+    the signatures widened to uint64 first, took one core 7 s at 10^6 articles (dedup's 38 bands
+    of 5 rows)."""
     n = signatures.shape[0]
-    cells = signatures[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
-    keys = np.full((n, bands), _NGRAM_SEED, dtype=np.uint64)
-    for r in range(rows):
-        keys *= _PRIME_2
-        keys += cells[:, :, r]
+    keys = np.empty((n, bands), dtype=np.uint64)
+
+    def work(lo: int, hi: int) -> None:
+        _band_keys_kernel(signatures[lo:hi], bands, rows, _NGRAM_SEED, _PRIME_2, keys[lo:hi])
+
+    in_threads(work, thread_parts(np.full(n, bands * rows, dtype=np.int64)))
     return keys
+
+
+@njit(cache=True, nogil=True)
+def _band_keys_kernel(signatures, bands, rows, seed, prime, out):  # pragma: no cover - compiled
+    for i in range(out.shape[0]):
+        for b in range(bands):
+            key = seed
+            for r in range(rows):
+                key = key * prime + np.uint64(signatures[i, b * rows + r])
+            out[i, b] = key
 
 
 def candidate_pairs(
