@@ -1445,7 +1445,7 @@ def verified_bucket_groups(
     in_block, block_start, by_rank = _ranks_within(block_of)
     # Each band's buckets sorted by block, so a block's are one slice of them.
     by_block = [
-        _buckets_by_block(members, starts, sizes, block_of)
+        _buckets_by_block(members, starts, sizes, block_of, len(block_start) - 1)
         for members, (_, starts, sizes) in zip(local, buckets, strict=True)
     ]
     del buckets, local
@@ -1475,7 +1475,8 @@ def _walk(
     docs: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.int64]:
     """The verified links of the buckets `runs` (members as places among `docs`, bucket starts
-    and sizes, one run per band), as (doc, its root) pairs."""
+    and sizes, one run per band with buckets in the block: at least one, as every doc of a block
+    is in some bucket), as (doc, its root) pairs."""
     # The walk is serial, so the bands are split into runs of about equal pairs, each walked in a
     # thread over a union-find of its own: the union of the two forests has the components of
     # all verified pairs (a thread skips only pairs its own links connect, which verify the same).
@@ -1491,8 +1492,6 @@ def _walk(
         _roots(parent, roots)
         return np.stack([docs, docs[roots]], axis=1)
 
-    if not runs:
-        return np.zeros((0, 2), dtype=np.int64)
     return np.concatenate(in_threads(walk, thread_parts(np.array(pairs, dtype=np.int64))))
 
 
@@ -1514,6 +1513,7 @@ def _buckets_by_block(
     starts: npt.NDArray[np.int64],
     sizes: npt.NDArray[np.int64],
     block_of: npt.NDArray[np.int64],
+    n_blocks: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """One band's buckets reordered by the block of their members (a bucket's members are all in
     one block; within a block the buckets keep their order): (members, starts, sizes, each
@@ -1524,7 +1524,7 @@ def _buckets_by_block(
     new_starts = np.cumsum(sizes) - sizes
     within = np.arange(int(sizes.sum())) - np.repeat(new_starts, sizes)
     members = members[np.repeat(starts[order], sizes) + within]
-    bounds = np.searchsorted(bucket_block[order], np.arange(int(block_of.max()) + 2))
+    bounds = np.searchsorted(bucket_block[order], np.arange(n_blocks + 1))
     return members, new_starts, sizes, bounds
 
 

@@ -532,10 +532,10 @@ def tfidf_rows(
     dtype: type = np.float64,
 ) -> sp.csr_matrix:
     """The rows of tfidf_vectors without the vocabulary: its columns in order of first
-    occurrence, not alphabetical, so no term is turned into a string or sorted. The texts may
-    come as their tokens (:func:`tokenize`). A row's values
+    occurrence, not alphabetical, so no term is turned into a string or sorted. A row's values
     in their storage order are those of tfidf_vectors (stored by first occurrence either way,
-    see _count_rows): norms, dot products and sums of rows are the same to the bit.
+    see _count_rows): norms, dot products and sums of rows are the same to the bit. The texts
+    may come as their tokens (:func:`tokenize`).
 
     Raises:
         ValueError: as tfidf_vectors.
