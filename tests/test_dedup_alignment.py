@@ -13,6 +13,7 @@ from newsfold import dedup
 from newsfold.config import DedupConfig, MinHashConfig
 from newsfold.dedup import check_alignment, exact_copy_keys, find_duplicates, shingle_texts, uncovered_shares
 from newsfold.minhash import text_fingerprints
+from newsfold.text_column import TextColumn
 
 CONFIG = DedupConfig()
 ARTICLES = {a["id"]: a for a in json.loads((PROJECT / "tests/fixtures/quality/articles.json").read_text())}
@@ -237,3 +238,15 @@ def test_windows_covered_counts_until_the_answer_is_settled(windows, docs, conta
         len(w & docs[d]) >= containment * len(w) for w, d in zip(windows, other.tolist(), strict=True)
     ]
     assert out.tolist() == expected
+
+
+def test_shares_read_a_text_column_in_its_buffer() -> None:
+    # The cleaned texts come as a TextColumn, whose candidates' lines are cut from its bytes:
+    # the shares are those of the strings, a text with "İ" (kept as a string) included.
+    texts = [VOLCANO, NEW_LEAD + "\n\n" + VOLCANO, "\n\n".join(PARAGRAPHS[:3]), "İSTANBUL\n\n" + VOLCANO]
+    pairs = np.array([[0, 1], [2, 0], [3, 1], [3, 2]])
+    column = TextColumn.from_texts(texts)
+    got = uncovered_shares(column, shingle_texts(column, CONFIG), pairs, CONFIG)
+    want = uncovered_shares(texts, shingle_texts(texts, CONFIG), pairs, CONFIG)
+    assert np.array_equal(got, want)
+    assert got[:, 1].max() > 0  # some windows are uncovered

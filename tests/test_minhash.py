@@ -198,6 +198,23 @@ def test_line_spans_are_the_regex_lines_and_their_keys(texts: list[str]) -> None
     assert char_keys(lines.spans.take(picked)) == char_keys([strings[i] for i in picked])
 
 
+@settings(max_examples=200, deadline=None)
+@given(texts=lines_strategy)
+def test_line_spans_of_encoded_texts_read_their_buffer(texts: list[str]) -> None:
+    # Encoded texts give the same lines as their strings, over their own buffer (no copy), with
+    # the offsets of the encoded text: that of lower() for a text with "İ" or "Σ".
+    encoded = encode_texts(texts)
+    lines, want = line_spans(encoded), line_spans(texts)
+    assert lines.spans.data is encoded.data
+    assert np.array_equal(lines.doc, want.doc)
+    assert np.array_equal(lines.spans.starts, want.spans.starts)
+    assert np.array_equal(lines.spans.ends, want.spans.ends)
+    as_encoded = [t.lower() if "\u0130" in t or "\u03a3" in t else t for t in texts]
+    expected = [(d, s, e) for d, t in enumerate(as_encoded) for s, e in reference_lines(t)]
+    got = list(zip(lines.doc.tolist(), lines.char_start.tolist(), lines.char_end.tolist(), strict=True))
+    assert got == expected
+
+
 @pytest.mark.parametrize(("bands", "rows"), [(1, 1), (4, 3), (38, 5), (47, 4), (11, 4)])
 def test_band_keys_are_the_polynomial_of_each_band(bands, rows, monkeypatch) -> None:
     # The kernel's keys, in two threads, equal numpy's uint64 polynomial over whole columns

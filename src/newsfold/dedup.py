@@ -520,7 +520,13 @@ class _TextWindows:
     def __init__(self, texts: Sequence[str], which: npt.NDArray[np.int64], config: DedupConfig) -> None:
         self.config = config
         self.which = which  # ascending indices of the texts
-        lines = line_spans([texts[i] for i in which.tolist()])
+        # Only the lines' bytes are read (their keys' code points), so a TextColumn's texts are
+        # taken as bytes: decoding them to strings to encode them again cost one core 4-7 s at
+        # 10^6 articles.
+        picked = (
+            texts.take(which).encoded if isinstance(texts, TextColumn) else [texts[i] for i in which.tolist()]
+        )
+        lines = line_spans(picked)
         code_points, offsets = key_code_points(lines.spans)
         keep = np.diff(offsets) > 0  # lines without a key character have no key
         self.code_points = code_points

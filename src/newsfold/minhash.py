@@ -1086,10 +1086,14 @@ class Lines:
         return len(self.doc)
 
 
-def line_spans(texts: Sequence[str]) -> Lines:
+def line_spans(texts: Sequence[str] | EncodedTexts) -> Lines:
     """Every line of every text, found in one compiled pass over the encoded corpus: no Python
     string per line (a 10^5-article corpus has ~10^6 lines). The spans index the buffer of
-    `encode_texts(texts)`, so `char_shingles` and `key_fingerprints` take lines as they are."""
+    `encode_texts(texts)`, so `char_shingles` and `key_fingerprints` take lines as they are.
+
+    Texts given encoded are read as they are (no copy); their character offsets are then those
+    of the encoded text, which for a text containing "İ" is its lower() (see EncodedTexts):
+    pass the strings where such offsets matter."""
     encoded = encode_texts(texts)
     parts = thread_parts(np.diff(encoded.offsets))  # both passes: ranges of docs in threads
     counts = np.empty(len(encoded), dtype=np.int64)
@@ -1113,7 +1117,7 @@ def line_spans(texts: Sequence[str]) -> Lines:
     in_threads(cut, parts)
     # "İ" lower-cases to two characters, and encode_texts lower-cases a text containing it: its
     # character offsets come from the text itself (lower() adds and removes no "\n").
-    for d, text in enumerate(texts):
+    for d, text in enumerate(() if isinstance(texts, EncodedTexts) else texts):
         if "\u0130" in text:
             bounds = np.array([m.span() for m in _LINE.finditer(text)], dtype=np.int64).reshape(-1, 2)
             char_start[doc_offsets[d] : doc_offsets[d + 1]] = bounds[:, 0]
