@@ -338,6 +338,31 @@ def test_row_store_keeps_every_row_through_compaction_and_growth() -> None:
     assert len(store.data) < appended / 2
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_mean_store_is_scipys_means_to_the_bit(seed: int, monkeypatch) -> None:
+    # The compiled means equal the scipy expression they replace, rows and squared norms, for
+    # clusters of one or many members (empty member rows, a cluster without entries) in threads.
+    monkeypatch.setattr(stories, "thread_parts", lambda w: [(0, len(w) // 3), (len(w) // 3, len(w))])
+    rng = np.random.default_rng(seed)
+    n, n_cols = 300, 80
+    x = _random_rows(rng, n, n_cols, 0.15)
+    x = sp.csr_matrix(x.multiply(rng.uniform(0.1, 3.0, size=(n, 1))))
+    x.data[rng.random(x.nnz) < 0.05] = 1e-300  # sums of tiny entries, scaled towards zero
+    x.eliminate_zeros()
+    labels = np.unique(rng.integers(0, n // (1 + seed), n), return_inverse=True)[1]
+    k = int(labels.max()) + 1
+    membership = sp.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(k, n))
+    size = np.asarray(membership.sum(axis=1)).ravel()
+    store, sq = stories._mean_store(x, membership, size)
+    means = (sp.diags(1.0 / size) @ (membership @ x)).tocsr()
+    want = _RowStore(means).rows(np.arange(k))
+    got = store.rows(np.arange(k))
+    assert np.array_equal(got.indptr, want.indptr)
+    assert np.array_equal(got.indices, want.indices)
+    assert np.array_equal(got.data, want.data)
+    assert np.array_equal(sq, np.asarray(means.multiply(means).sum(axis=1)).ravel())
+
+
 def test_member_lists_follow_merges() -> None:
     rng = np.random.default_rng(1)
     n, k = 500, 120
