@@ -21,7 +21,6 @@ from newsfold.stories import (
     _relabel,
     _RowStore,
     _top_rows,
-    _top_terms_per_row,
     cluster_stories,
 )
 from newsfold.text_column import TextColumn
@@ -268,10 +267,9 @@ def test_top_rows_are_the_scipy_expression_to_the_bit(seed: int, monkeypatch: py
     monkeypatch.setattr(stories, "_TOP_ROWS", [1000, 7, 64][seed % 3])  # one block, or several
     rng = np.random.default_rng(seed)
     n, n_cols, m = 300, 500, [1, 4, 16, 64][seed % 4]
-    x = normalize(_top_terms_per_row(_random_rows(rng, n, n_cols, 0.05), 64))
+    x = normalize(_reference_top(_random_rows(rng, n, n_cols, 0.05), 64))
     graph = sp.random(n, n, density=0.03, format="csr", random_state=rng)
     weights = normalize(graph, norm="l1")
-    assert (_top_terms_per_row(x, m) != _reference_top(x, m)).nnz == 0
     for got, want in [
         (_top_rows(x, None, 0.0, m), normalize(_reference_top(x, m))),
         (_top_rows(x, weights, 1.0, m), normalize(_reference_top(x + weights @ x, m))),
@@ -282,6 +280,31 @@ def test_top_rows_are_the_scipy_expression_to_the_bit(seed: int, monkeypatch: py
         assert np.array_equal(got.indptr, want.indptr)
         assert np.array_equal(got.indices, want.indices)
         assert np.array_equal(got.data, want.data)  # equal bits, not close
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_story_terms_are_the_heaviest_of_the_member_sums(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each story's terms: the top k of its members' row sum (scipy's product), heaviest first,
+    # ties to the term first in the vocabulary; fewer where the story has fewer; in threads.
+    monkeypatch.setattr(stories, "thread_parts", lambda w: [(0, len(w) // 2), (len(w) // 2, len(w))])
+    rng = np.random.default_rng(seed)
+    n, n_cols, k = 200, 60, 8
+    x = _random_rows(rng, n, n_cols, [0.02, 0.1, 0.3][seed])
+    canonical = rng.integers(0, 40, n)
+    labels = canonical * 2 + 5
+    vocabulary = np.array([f"w{i:02d}" for i in range(n_cols)])
+    got = stories._story_terms(x, canonical, labels, vocabulary, k)
+    stories_of = np.unique(canonical)
+    membership = sp.csr_matrix((np.ones(n), (np.searchsorted(stories_of, canonical), np.arange(n))))
+    sums = _reference_top(membership @ x, k)
+    want = {}
+    for row, story in enumerate(stories_of.tolist()):
+        lo, hi = sums.indptr[row], sums.indptr[row + 1]
+        order = np.lexsort((sums.indices[lo:hi], -sums.data[lo:hi]))
+        want[story * 2 + 5] = vocabulary[sums.indices[lo:hi][order]].tolist()
+    assert got == want
+    if seed == 0:
+        assert any(len(terms) < k for terms in got.values())
 
 
 def test_canonical_order_is_the_sort_by_date_then_text() -> None:
