@@ -651,7 +651,14 @@ def find_shared_text(
     roles = _assign_roles(
         words, title_like, furniture, n_articles, edge_share, relatedness, config, single_source
     )
-    segment_ids = [f"seg_{xxhash.xxh3_64_hexdigest(key.encode())}" for key in char_keys(rep_texts)]
+    # A segment's id is its key's 64-bit hash in 16 hex digits: ids sort as their hashes do, which
+    # numpy ranks as integers (ranking the 1.2 M id strings at 10^6 articles took 1.1 s).
+    hashes = np.fromiter(
+        (xxhash.xxh3_64_intdigest(key.encode()) for key in char_keys(rep_texts)),
+        dtype=np.uint64,
+        count=len(reps),
+    )
+    segment_ids = [f"seg_{h:016x}" for h in hashes.tolist()]
 
     occ_roles = np.array(roles)[group]
     strip = occ_roles != "syndicated"
@@ -669,7 +676,7 @@ def find_shared_text(
     # (arrow's take of the finished table gathered every column again: 6.8 s of one core at 10^6
     # articles), and per-segment strings are taken by group, not listed per occurrence.
     rank = np.arange(len(texts)) if article_rank is None else np.asarray(article_rank)
-    segment_rank = dense_ranks(np.array(segment_ids, dtype=str))[group]
+    segment_rank = dense_ranks(hashes)[group]
     out = np.lexsort((segments.start[occ], rank[occ_article], segment_rank))
     out_group = pa.array(group[out])
     return SharedText(
