@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsfold import dedup
 from newsfold.config import DedupConfig, MinHashConfig
 from newsfold.dedup import (
     DuplicateResult,
@@ -206,8 +207,12 @@ def test_duplicate_ids_do_not_break_the_canonical_choice() -> None:
     assert result.group.tolist() == [0, 0]
 
 
+@pytest.mark.parametrize("block", [1000, 4])  # one block, or blocks written into the whole arrays
 @pytest.mark.parametrize("shingles", ["char", "word"])
-def test_sketches_are_those_of_the_separate_passes(shingles: str) -> None:
+def test_sketches_are_those_of_the_separate_passes(
+    shingles: str, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedup, "_SKETCH_BLOCK", block)
     config = DedupConfig(shingles=shingles, prefix_chars=120)
     texts = [article(seed) for seed in range(6)] + ["", "Short.", article(1)[:150] + "!!! more"]
     sketches = sketch_texts(texts, config, MINHASH)

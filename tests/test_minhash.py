@@ -660,6 +660,20 @@ def test_char_sketches_compute_only_what_is_asked() -> None:
         MinHasher(num_perm=16).char_sketches(["a"], 3, count_up_to=-1)
 
 
+def test_char_sketches_write_into_rows_of_a_given_array() -> None:
+    hasher = MinHasher(num_perm=16, seed=5)
+    texts = ["a text", "another one", "", "x"]
+    whole = np.full((6, 16), 7, dtype=np.uint32)
+    got = hasher.char_sketches(texts, 3, out=whole[1:5])
+    assert got.signatures is not None and np.shares_memory(got.signatures, whole)
+    assert np.array_equal(whole[1:5], hasher.char_sketches(texts, 3).signatures)
+    assert (whole[[0, 5]] == 7).all()  # the rows around are left
+    with pytest.raises(ValueError, match="C-contiguous uint32"):
+        hasher.char_sketches(texts, 3, out=whole[:3])
+    with pytest.raises(ValueError, match="C-contiguous uint32"):
+        hasher.char_sketches(texts, 3, out=np.zeros((16, 4), dtype=np.uint32).T)
+
+
 def test_the_character_table_is_python_s_own_lower_case_and_classes() -> None:
     table = minhash._char_table()
     rng = np.random.default_rng(0)

@@ -253,33 +253,35 @@ def sketch_texts(
     """
     hasher = MinHasher(num_perm=minhash.num_perm, seed=minhash.seed)
     bands, rows = lsh_params(config.prefix_threshold, minhash.num_perm)
-    hashes, sizes, signatures = [np.zeros((0, 2), np.uint64)], [np.zeros(0, np.int64)], []
-    signatures.append(np.zeros((0, minhash.num_perm), np.uint32))
-    prefix_bands = [np.zeros((0, bands), np.uint64)]
-    for lo in range(0, len(texts), _SKETCH_BLOCK):
-        block = _encoded_block(texts if encoded is None else encoded, lo, lo + _SKETCH_BLOCK)
-        hashes.append(text_fingerprints(block))
+    n = len(texts)
+    # Each block writes its rows of the whole arrays: a list of blocks joined at the end held
+    # two copies of the signatures (1 GB at 10^6 articles) and copied them on one core.
+    hashes = np.empty((n, 2), dtype=np.uint64)
+    sizes = np.empty(n, dtype=np.int64)
+    signatures = np.empty((n, minhash.num_perm), dtype=np.uint32)
+    prefix_bands = np.empty((n, bands), dtype=np.uint64)
+    for lo in range(0, n, _SKETCH_BLOCK):
+        hi = min(lo + _SKETCH_BLOCK, n)
+        block = _encoded_block(texts if encoded is None else encoded, lo, hi)
+        hashes[lo:hi] = text_fingerprints(block)
         if config.shingles == "char":
             sketches = hasher.char_sketches(
-                block, config.char_ngram, config.min_containment_shingles, config.prefix_chars
+                block,
+                config.char_ngram,
+                config.min_containment_shingles,
+                config.prefix_chars,
+                out=signatures[lo:hi],
             )
-            assert sketches.signatures is not None and sketches.distinct is not None
-            assert sketches.prefix_signatures is not None
-            sizes.append(sketches.distinct)
-            signatures.append(sketches.signatures)
+            assert sketches.distinct is not None and sketches.prefix_signatures is not None
+            sizes[lo:hi] = sketches.distinct
             prefix = sketches.prefix_signatures
         else:
             shingles = shingle_texts(block, config)
-            sizes.append(shingles.sizes())
-            signatures.append(hasher.signatures(shingles))
+            sizes[lo:hi] = shingles.sizes()
+            signatures[lo:hi] = hasher.signatures(shingles)
             prefix = _prefix_signatures(hasher, block, config)
-        prefix_bands.append(band_keys(prefix, bands, rows))
-    return Sketches(
-        text_hashes=np.concatenate(hashes),
-        sizes=np.concatenate(sizes),
-        signatures=np.concatenate(signatures),
-        prefix_bands=np.concatenate(prefix_bands),
-    )
+        prefix_bands[lo:hi] = band_keys(prefix, bands, rows)
+    return Sketches(text_hashes=hashes, sizes=sizes, signatures=signatures, prefix_bands=prefix_bands)
 
 
 def confirm_candidates(

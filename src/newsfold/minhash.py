@@ -1177,10 +1177,17 @@ class MinHasher:
         return signatures
 
     def char_sketches(
-        self, texts: _Texts, ngram: int, count_up_to: int = 0, prefix_chars: int = 0, whole: bool = True
+        self,
+        texts: _Texts,
+        ngram: int,
+        count_up_to: int = 0,
+        prefix_chars: int = 0,
+        whole: bool = True,
+        out: npt.NDArray[np.uint32] | None = None,
     ) -> CharSketches:
-        """`char_signatures` (unless whole is False: then signatures is None), and in the same
-        pass (without building the shingle sets):
+        """`char_signatures` (unless whole is False: then signatures is None), written into
+        `out` if given (a C-contiguous (n, num_perm) uint32 array, such as rows of a larger
+        one), and in the same pass (without building the shingle sets):
 
         - with count_up_to > 0, each text's number of distinct shingles counted up to it
           (``min(char_shingles(texts, ngram).sizes(), count_up_to)``);
@@ -1197,7 +1204,10 @@ class MinHasher:
         # kernel's buffers and weigh the threads' shares, without a counting pass.
         counts = spans.ends - spans.starts
         n = len(spans)
-        out = np.empty((n if whole else 0, self.num_perm), dtype=np.uint32)
+        if out is None or not whole:
+            out = np.empty((n if whole else 0, self.num_perm), dtype=np.uint32)
+        elif out.shape != (n, self.num_perm) or out.dtype != np.uint32 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous uint32 array of shape ({n}, {self.num_perm})")
         distinct = np.zeros(n, dtype=np.int64)
         prefix_out = np.empty((n if prefix_chars else 0, self.num_perm), dtype=np.uint32)
         slots = 1 << max(1, (2 * count_up_to - 1).bit_length())  # a power of two >= 2 * count_up_to
