@@ -674,6 +674,42 @@ def test_char_sketches_write_into_rows_of_a_given_array() -> None:
         hasher.char_sketches(texts, 3, out=np.zeros((16, 4), dtype=np.uint32).T)
 
 
+SPLIT_PIECES = [
+    "a",
+    "Bé",
+    "İ",
+    "ΣΑΣ",
+    "😀",
+    "\ud800",
+    " ",
+    "\t",
+    "\n",
+    "\u00a0",
+    "\u2003",
+    "\u3000",
+    "\x1c",
+    "\x85",
+    "_.",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.lists(st.sampled_from(SPLIT_PIECES), max_size=14).map("".join), max_size=6))
+def test_split_counts_are_the_words_str_split_finds(texts: list[str]) -> None:
+    assert minhash.split_counts(texts).tolist() == [len(t.split()) for t in texts]
+    lines = line_spans(texts)
+    strings = [texts[d][s:e] for d, s, e in zip(lines.doc, lines.char_start, lines.char_end, strict=True)]
+    assert minhash.split_counts(lines.spans).tolist() == [len(t.split()) for t in strings]
+
+
+def test_the_table_s_whitespace_is_str_isspace() -> None:
+    # split_counts reads whitespace from the table (re's \s of each lower-cased code point).
+    space = (minhash._char_table() >> minhash._CLASS_SHIFT) & minhash._SPACE != 0
+    every = np.arange(minhash._N_CODE_POINTS)
+    want = np.array([chr(c).isspace() for c in every.tolist()])
+    assert np.array_equal(space, want)
+
+
 def test_the_character_table_is_python_s_own_lower_case_and_classes() -> None:
     table = minhash._char_table()
     rng = np.random.default_rng(0)

@@ -472,6 +472,22 @@ def _count_words(data, starts, ends, table):
 
 
 @njit(cache=True, nogil=True)
+def _count_split_words(data, starts, ends, table, out):  # pragma: no cover - compiled
+    """out[d]: the runs of non-whitespace characters of text d (len(text.split()))."""
+    for d in range(starts.size):
+        i, end = starts[d], ends[d]
+        in_word = False
+        n = 0
+        while i < end:
+            _, cls, i = _next_char(data, i, end, table)
+            is_word = (cls & _SPACE) == 0
+            if is_word and not in_word:
+                n += 1
+            in_word = is_word
+        out[d] = n
+
+
+@njit(cache=True, nogil=True)
 def _word_shingle_kernel(data, starts, ends, table, n_words, ngram, out, out_offsets):
     """Word tokens (FNV-1a 64 of their code points, finalised) -> n-gram hashes, per doc."""
     n_docs = starts.size
@@ -934,6 +950,21 @@ def _char_keys(spans: TextSpans) -> list[str]:
     joined = code_points.tobytes().decode("utf-32-le")
     bounds = offsets.tolist()
     return [joined[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+
+
+def split_counts(texts: _Texts) -> npt.NDArray[np.int64]:
+    """``len(text.split())`` of each text, counted in its bytes in threads (no string per text;
+    whitespace as str.split finds it: the table's class of re's ``\\s``, which the tests hold to
+    str.isspace over every code point)."""
+    spans = _as_spans(texts)
+    out = np.empty(len(spans), dtype=np.int64)
+    table = _char_table()
+
+    def work(lo: int, hi: int) -> None:
+        _count_split_words(spans.data, spans.starts[lo:hi], spans.ends[lo:hi], table, out[lo:hi])
+
+    in_threads(work, thread_parts(spans.ends - spans.starts))
+    return out
 
 
 def key_code_points(texts: _Texts) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
