@@ -230,6 +230,8 @@ def test_band_keys_are_the_polynomial_of_each_band(bands, rows, monkeypatch) -> 
         want += cells[:, :, r]
     assert np.array_equal(band_keys(signatures, bands, rows), want)
     assert np.array_equal(band_keys(signatures[:0], bands, rows), want[:0])
+    at = np.array([5, 0, 100, 5, 37])  # rows picked in place, in any order, repeated
+    assert np.array_equal(band_keys(signatures, bands, rows, at=at), want[at])
 
 
 def test_bucket_pairs_from_band_keys_are_candidate_pairs() -> None:

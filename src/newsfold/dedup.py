@@ -16,7 +16,6 @@ from newsfold.minhash import (
     Shingles,
     band_keys,
     bucket_pairs,
-    candidate_pairs,
     char_keys,
     char_shingles,
     encode_code_points,
@@ -103,7 +102,10 @@ def find_candidates(
     a thousand-member bucket in every band.
     """
     bands, rows = lsh_params(threshold, signatures.shape[1])
-    pairs = candidate_pairs(signatures[representatives], bands, rows)
+    if len(representatives) < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    # candidate_pairs of signatures[representatives], without that copy of their signatures
+    pairs = bucket_pairs(band_keys(signatures, bands, rows, at=representatives))
     return representatives[pairs]  # representatives are ascending, so i < j still holds
 
 
