@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsfold import dedup
+from newsfold import dedup, minhash
 from newsfold.config import DedupConfig, MinHashConfig
 from newsfold.dedup import (
     DuplicateResult,
@@ -17,6 +17,7 @@ from newsfold.dedup import (
     prefix_band_keys,
     shingle_texts,
     sketch_texts,
+    verify_pairs,
 )
 from newsfold.minhash import MinHasher, encode_texts, text_fingerprints
 
@@ -226,3 +227,17 @@ def test_sketches_are_those_of_the_separate_passes(
     assert np.array_equal(sketches.prefix_bands, prefix_band_keys(texts, config, MINHASH))
     # The prefix index finds a truncated reprint: text 8 begins as text 1 does.
     assert [1, 8] in find_reprint_candidates(sketches.prefix_bands, np.arange(len(texts))).tolist()
+
+
+def test_verified_pairs_are_the_same_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ranges of pairs of about equal merge work go to two threads: the verdicts are those of
+    # one pass, for texts of very different lengths.
+    texts = [article(seed, n_paragraphs=1 + seed % 7) for seed in range(12)]
+    texts += [edit_words(t, every=9, seed=3) for t in texts] + [" ".join(texts[0].split()[:40])]
+    shingles = shingle_texts(texts, CONFIG)
+    pairs = np.array([(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts))])
+    one = verify_pairs(shingles, pairs, CONFIG)
+    monkeypatch.setattr(minhash, "_MIN_PARALLEL_WORK", 0)
+    assert minhash.thread_parts(np.ones(len(pairs), dtype=np.int64)) != [(0, len(pairs))]
+    assert np.array_equal(verify_pairs(shingles, pairs, CONFIG), one)
+    assert 10 <= one.sum() < len(one)  # most texts and their edited copies, and nothing else
