@@ -590,6 +590,25 @@ def _mean_store(
     return _RowStore.from_parts(x.shape[1], start, length, indices, data), sq
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _sum_rows(rows, x_indptr, x_indices, x_data, sums, following):  # pragma: no cover - compiled
+    """Add the rows `rows` of x into the dense `sums` as scipy's product does (rows in order,
+    each entry times 1.0), pushing each column touched first on the list held in `following`
+    (-1: not on it); returns the list's head (-2: empty), the column touched last first, and
+    its length."""
+    head = -2
+    touched = 0
+    for j in rows:
+        for kk in range(x_indptr[j], x_indptr[j + 1]):
+            k = x_indices[kk]
+            sums[k] += 1.0 * x_data[kk]
+            if following[k] == -1:
+                following[k] = head
+                head = k
+                touched += 1
+    return head, touched
+
+
 @njit(cache=True, nogil=True)
 def _means_kernel(
     m_indptr,
@@ -620,17 +639,9 @@ def _means_kernel(
     vals = np.empty(n_cols, dtype=np.float64)
     end = first
     for g in range(lo, hi):
-        head = -2
-        touched = 0
-        for jj in range(m_indptr[g], m_indptr[g + 1]):
-            j = m_indices[jj]
-            for kk in range(x_indptr[j], x_indptr[j + 1]):
-                k = x_indices[kk]
-                sums[k] += 1.0 * x_data[kk]
-                if following[k] == -1:
-                    following[k] = head
-                    head = k
-                    touched += 1
+        head, touched = _sum_rows(
+            m_indices[m_indptr[g] : m_indptr[g + 1]], x_indptr, x_indices, x_data, sums, following
+        )
         # The list runs in reverse order of first touch: filled from the back, the columns are
         # in first-touch order, the diagonal product's.
         position = touched
@@ -913,6 +924,23 @@ def _story_terms(
 # ---- numba kernels ----------------------------------------------------------------------------
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _insert_top(top_v, top_c, m, v, c):  # pragma: no cover - compiled
+    """Insert (v, c), which belongs among the best, into the best-first buffers top_v, top_c
+    holding m entries: by value, ties to the smaller c, the last dropped once they are full;
+    returns how many they hold."""
+    k = top_v.size
+    j = m if m < k else k - 1
+    while j > 0 and (top_v[j - 1] < v or (top_v[j - 1] == v and top_c[j - 1] > c)):
+        if j < k:
+            top_v[j] = top_v[j - 1]
+            top_c[j] = top_c[j - 1]
+        j -= 1
+    top_v[j] = v
+    top_c[j] = c
+    return m + 1 if m < k else m
+
+
 @njit(cache=True, nogil=True)
 def _story_columns(m_indptr, members, x_indptr, x_indices, x_data, n_cols, lo, hi, out):  # pragma: no cover
     """Rows lo..hi-1 of out: each story's k = out.shape[1] heaviest columns in the sum of its
@@ -920,41 +948,25 @@ def _story_columns(m_indptr, members, x_indptr, x_indices, x_data, n_cols, lo, h
     value then smaller column, -1 past the last."""
     k = out.shape[1]
     sums = np.zeros(n_cols, dtype=np.float64)
-    touched = np.empty(n_cols, dtype=np.int64)
-    seen = np.zeros(n_cols, dtype=np.bool_)
+    following = np.full(n_cols, -1, dtype=np.int64)
     top_c = np.empty(k, dtype=np.int64)
     top_v = np.empty(k, dtype=np.float64)
     for g in range(lo, hi):
-        n_touched = 0
-        for jj in range(m_indptr[g], m_indptr[g + 1]):
-            j = members[jj]
-            for kk in range(x_indptr[j], x_indptr[j + 1]):
-                c = x_indices[kk]
-                sums[c] += 1.0 * x_data[kk]
-                if not seen[c]:
-                    seen[c] = True
-                    touched[n_touched] = c
-                    n_touched += 1
+        head, _ = _sum_rows(
+            members[m_indptr[g] : m_indptr[g + 1]], x_indptr, x_indices, x_data, sums, following
+        )
         m = 0
-        for t in range(n_touched):
-            c = touched[t]
+        while head != -2:  # the best k do not depend on the order the columns come in
+            c = head
+            head = following[c]
+            following[c] = -1
             v = sums[c]
             sums[c] = 0.0
-            seen[c] = False
             if v == 0.0:
                 continue
             if m == k and (v < top_v[k - 1] or (v == top_v[k - 1] and c > top_c[k - 1])):
-                continue
-            j = m if m < k else k - 1
-            while j > 0 and (top_v[j - 1] < v or (top_v[j - 1] == v and top_c[j - 1] > c)):
-                if j < k:
-                    top_v[j] = top_v[j - 1]
-                    top_c[j] = top_c[j - 1]
-                j -= 1
-            top_v[j] = v
-            top_c[j] = c
-            if m < k:
-                m += 1
+                continue  # not among the best k (the common case: checked here, inline)
+            m = _insert_top(top_v, top_c, m, v, c)
         for j in range(m):
             out[g, j] = top_c[j]
 
@@ -1025,17 +1037,8 @@ def _knn_block(
             if c == i or v <= 0.0:
                 continue
             if m == k and (v < top_v[k - 1] or (v == top_v[k - 1] and c > top_c[k - 1])):
-                continue
-            j = m if m < k else k - 1
-            while j > 0 and (top_v[j - 1] < v or (top_v[j - 1] == v and top_c[j - 1] > c)):
-                if j < k:
-                    top_v[j] = top_v[j - 1]
-                    top_c[j] = top_c[j - 1]
-                j -= 1
-            top_v[j] = v
-            top_c[j] = c
-            if m < k:
-                m += 1
+                continue  # not among the best k (the common case: checked here, inline)
+            m = _insert_top(top_v, top_c, m, v, c)
         for j in range(m):
             out_r[n_out] = i
             out_c[n_out] = top_c[j]
