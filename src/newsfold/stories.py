@@ -544,8 +544,10 @@ def _mean_store(
     x: sp.csr_matrix, membership: sp.csr_matrix, size: npt.NDArray[np.float64]
 ) -> tuple["_RowStore", npt.NDArray[np.float64]]:
     """The clusters' mean rows of x in a store, and their squared norms: the store of
-    ``means = diags(1 / size) @ (membership @ x)`` and ``means.multiply(means).sum(axis=1)`` to
-    the bit, in one compiled pass over the members' rows in two threads (_means_kernel).
+    ``means = diags(1 / size) @ (membership @ x)`` and ``means.multiply(means).sum(axis=1)`` of
+    its rows sorted by column (as the scipy code this replaces summed them, once its store had
+    sorted them in place), to the bit, in one compiled pass over the members' rows in two
+    threads (_means_kernel).
 
     scipy's products, the store's sorting of each row's columns and its copies in its own types
     ran on one core: 6.3 idle core-s of the 10^6 profile (835ba78), for means that are nearly
@@ -587,14 +589,14 @@ def _mean_store(
             sq[lo + rows] = np.add.reduceat(squares, begin[rows])
 
     in_threads(work, thread_parts(bound))
-    return _RowStore.from_parts(x.shape[1], start, length, indices, data), sq
+    return _RowStore(x.shape[1], start, length, indices, data), sq
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _sum_rows(rows, x_indptr, x_indices, x_data, sums, following):  # pragma: no cover - compiled
     """Add the rows `rows` of x into the dense `sums` as scipy's product does (rows in order,
     each entry times 1.0), pushing each column touched first on the list held in `following`
-    (-1: not on it); returns the list's head (-2: empty), the column touched last first, and
+    (-1: not on it); returns the list's head (the column first touched last; -2: empty) and
     its length."""
     head = -2
     touched = 0
@@ -740,30 +742,19 @@ def _member_lists(
 class _RowStore:
     """Cluster mean rows (sorted column indices) in append-only buffers; a merge appends rows."""
 
-    @classmethod
-    def from_parts(
-        cls,
+    def __init__(
+        self,
         n_cols: int,
         start: npt.NDArray[np.int64],
         length: npt.NDArray[np.int64],
         indices: npt.NDArray[np.int32],
         data: npt.NDArray[np.float64],
-    ) -> "_RowStore":
-        """A store over buffers already laid out (rows sorted by column; gaps are garbage)."""
-        store = cls.__new__(cls)
-        store.n_cols, store.start, store.length = n_cols, start, length
-        store.indices, store.data, store.used = indices, data, len(data)
-        return store
-
-    def __init__(self, rows: sp.csr_matrix) -> None:
-        rows = rows.tocsr()
-        rows.sort_indices()
-        self.n_cols = rows.shape[1]
-        self.start = rows.indptr[:-1].astype(np.int64)
-        self.length = np.diff(rows.indptr).astype(np.int64)
-        self.indices = rows.indices.astype(np.int32)  # columns < 2^31; half the bytes of int64
-        self.data = rows.data.astype(np.float64)
-        self.used = len(self.data)
+    ) -> None:
+        """A store over buffers laid out already (each row's columns sorted; gaps are garbage):
+        row r is indices/data[start[r] : start[r] + length[r]]. The store owns the buffers
+        (replace() resizes them in place)."""
+        self.n_cols, self.start, self.length = n_cols, start, length
+        self.indices, self.data, self.used = indices, data, len(data)
 
     def rows(self, ids: npt.NDArray[np.int64]) -> sp.csr_matrix:
         """The rows `ids` as a CSR matrix."""
