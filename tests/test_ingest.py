@@ -6,10 +6,12 @@ import pickle
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import run_python_bound_by_permissions
 from newsfold.config import IngestConfig
+from newsfold.corpus import Corpus
 from newsfold.ingest import (
     SUPPORTED_SUFFIXES,
     IngestResult,
@@ -480,19 +482,31 @@ def test_duplicate_ids_across_files_keep_the_first(raw: Path) -> None:
 
 
 def test_results_pickle_column_by_column_and_back(raw: Path) -> None:
-    # Reading processes send their results back pickled (articles as columns, not objects).
+    # Reading processes send their results back pickled: the articles of a file read there (a
+    # list) arrive as a Corpus, its texts one buffer as the stages read it; a merged result (a
+    # Corpus already) goes as it is.
     write_jsonl(
         raw / "a.jsonl",
         [
             {"id": "X", "text": "First.", "title": "T", "published": "2024-01-02T03:04:05Z", "tag": 1},
-            {"id": "Y", "text": "Second."},
+            {"id": "Y", "text": "Second, café."},
             {"id": "Z"},
+            {"id": "W", "text": "İstanbul and ΣΟΦΙΑ"},  # encode_text lower-cases it
         ],
     )
-    result = ingest(raw)
-    assert len(result.articles) == 2 and len(result.quarantine) == 1
-    for protocol in (2, pickle.HIGHEST_PROTOCOL):
-        assert pickle.loads(pickle.dumps(result, protocol=protocol)) == result
+    read = read_file(raw / "a.jsonl", raw, IngestConfig())
+    assert isinstance(read.articles, list) and len(read.articles) == 3 and len(read.quarantine) == 1
+    merged = ingest(raw)
+    assert isinstance(merged.articles, Corpus) and merged == read
+    for result in (read, merged):
+        for protocol in (2, pickle.HIGHEST_PROTOCOL):
+            again = pickle.loads(pickle.dumps(result, protocol=protocol))
+            assert isinstance(again.articles, Corpus)
+            assert again == result and list(again.articles) == list(read.articles)
+            fresh = Corpus.from_articles(read.articles).text
+            assert np.array_equal(again.articles.text.encoded.data, fresh.encoded.data)
+            assert np.array_equal(again.articles.text.encoded.offsets, fresh.encoded.offsets)
+            assert dict(again.articles.text.exact) == {2: "İstanbul and ΣΟΦΙΑ"}
     empty = IngestResult([], [])
     assert pickle.loads(pickle.dumps(empty)) == empty
 

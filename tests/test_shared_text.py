@@ -334,7 +334,7 @@ def test_lines_cut_from_the_encoded_corpus_equal_the_string_cut(monkeypatch):
         texts.append("".join(line + gap for line, gap in zip(lines, gaps, strict=True)).strip())
     segments = split_segments(texts, SharedTextConfig(min_chars=1))
     cut = np.flatnonzero(rng.random(len(segments)) < 0.5)
-    cleaned = shared_text._cleaned_texts(texts, segments, cut)
+    cleaned = shared_text._cleaned_texts(segments, cut)
     cleaned_encoded = cleaned.encoded
     # Gathered from the article's bytes, its cut bytes or encoded anew: as encode_texts gives them.
     expected_cleaned = encode_texts(list(cleaned))
@@ -375,7 +375,7 @@ def test_cleaned_texts_come_encoded_as_encode_texts_gives_them() -> None:
     segments = split_segments(texts, SharedTextConfig(min_chars=1))
     keys = char_keys(segments.texts)
     cut = np.array([i for i, key in enumerate(keys) if key == "shared line one here"], dtype=np.int64)
-    cleaned = shared_text._cleaned_texts(texts, segments, cut)
+    cleaned = shared_text._cleaned_texts(segments, cut)
     expected_texts = ["Own words", "Other own words", texts[2], "ΣΟΦΙΑ wrote this", texts[4]]
     assert list(cleaned) == expected_texts
     expected = encode_texts(expected_texts)

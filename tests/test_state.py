@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from newsfold import cli, pipeline, state, store
 from newsfold.config import DedupConfig, MinHashConfig, PipelineConfig
+from newsfold.corpus import Corpus
 from newsfold.records import Article, QuarantineRecord
 
 
@@ -110,13 +111,17 @@ def test_state_round_trips_through_a_version(tmp_path):
             '{"k":1}',
         ),
         Article("b", "g.txt", "text b"),
+        # Read back from the stored buffer, except a text encode_texts lower-cases ("İ", "Σ").
+        Article("c", "g.txt", "İstanbul\nΣΟΦΙΑ, café"),
     ]
-    hashes = np.array([[1, 2], [2**64 - 1, 0]], dtype=np.uint64)
-    signatures = np.arange(2 * 16, dtype=np.uint32).reshape(2, 16) * 1_000_003
+    hashes = np.array([[1, 2], [2**64 - 1, 0], [3, 4]], dtype=np.uint64)
+    signatures = np.arange(3 * 16, dtype=np.uint32).reshape(3, 16) * 1_000_003
     quarantine = [QuarantineRecord("h.jsonl:3", "invalid JSON", "{", input_file="h.jsonl")]
     stamps = {"f.jsonl": state.FileStamp(10, 1, 2, "abc"), "g.txt": state.FileStamp(5, 3, 4, None)}
     settings_ = state.SignatureSettings(16, 7, "affine32", 3)
-    tables, info = state.state_tables(stamps, articles, hashes, signatures, quarantine, settings_)
+    tables, info = state.state_tables(
+        stamps, Corpus.from_articles(articles), hashes, signatures, quarantine, settings_
+    )
     version = store.write_version(tmp_path, {}, {"run_id": store.new_run_id()}, state=(tables, info))
 
     loaded = state.load_state(version)
@@ -124,6 +129,11 @@ def test_state_round_trips_through_a_version(tmp_path):
     assert loaded.settings == settings_
     assert loaded.files == stamps
     assert loaded.articles == articles
+    # ... over the encoding the stages read (encode_texts's).
+    fresh = Corpus.from_articles(articles).text
+    assert np.array_equal(loaded.articles.text.encoded.data, fresh.encoded.data)
+    assert np.array_equal(loaded.articles.text.encoded.offsets, fresh.encoded.offsets)
+    assert dict(loaded.articles.text.exact) == dict(fresh.exact) == {2: articles[2].text}
     assert np.array_equal(loaded.text_hashes, hashes) and loaded.text_hashes.dtype == np.uint64
     assert np.array_equal(loaded.signatures, signatures) and loaded.signatures.dtype == np.uint32
     assert loaded.quarantine == quarantine

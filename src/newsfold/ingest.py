@@ -4,11 +4,12 @@ import csv
 import dataclasses
 import gzip
 import io
+import itertools
 import json
 import os
 import stat
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from dateutil import parser as date_parser
 
 from newsfold import heap
 from newsfold.config import IngestConfig
+from newsfold.encoding import encode_text, is_lowered
 from newsfold.normalize import decode_bytes, normalize_text, normalize_texts
 from newsfold.records import Article, QuarantineRecord
 
@@ -71,25 +73,47 @@ _JSON_TYPE_NAMES = {dict: "object", list: "array", str: "string", int: "number",
 
 @dataclasses.dataclass(frozen=True)
 class IngestResult:
-    """Articles read from some input files, and what could not be read."""
+    """Articles read from some input files, and what could not be read.
 
-    articles: list[Article]
+    The articles of a file read in this process are a list; merged (:func:`merge_results`) or
+    received from a reading process, a :class:`newsfold.corpus.Corpus`.
+    """
+
+    articles: Sequence[Article]
     quarantine: list[QuarantineRecord]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Articles are pickled column by column (reading processes, and Dask workers, send
-        # their results back pickled): a slots dataclass unpickles through a Python-level
-        # __setstate__ per object, ~1 s of the receiving process's CPU for 10^5 articles, taken
-        # while both cores read.
-        columns = tuple([getattr(a, name) for a in self.articles] for name in _ARTICLE_FIELDS)
-        return _unpickle_result, (columns, self.quarantine)
+        # Reading processes (and Dask workers) send their results back pickled, and the receiver
+        # gets a Corpus: the articles column by column, their texts as one buffer of the bytes
+        # the stages read. Objects per article cost the receiver ~1 s of CPU per 10^5 articles
+        # (a slots dataclass unpickles through a Python-level __setstate__ each), and its strings
+        # were encoded again by the first stage (one core ~10 s at 10^6 articles). Encoded here
+        # in pure Python: a reading process does not import the kernels.
+        if not isinstance(self.articles, list):  # a Corpus pickles as its columns
+            return IngestResult, (self.articles, self.quarantine)
+        columns = tuple([getattr(a, name) for a in self.articles] for name in _METADATA_FIELDS)
+        texts = [a.text for a in self.articles]
+        encoded = [encode_text(text) for text in texts]
+        ends = list(itertools.accumulate(map(len, encoded), initial=0))
+        exact = {row: text for row, text in enumerate(texts) if is_lowered(text)}
+        return _unpickle_result, (columns, b"".join(encoded), ends, exact, self.quarantine)
 
 
-_ARTICLE_FIELDS = tuple(field.name for field in dataclasses.fields(Article))
+_METADATA_FIELDS = tuple(field.name for field in dataclasses.fields(Article) if field.name != "text")
 
 
-def _unpickle_result(columns: tuple[list[Any], ...], quarantine: list[QuarantineRecord]) -> IngestResult:
-    return IngestResult(list(map(Article, *columns)), quarantine)
+def _unpickle_result(
+    columns: tuple[list[Any], ...],
+    data: bytes,
+    ends: list[int],
+    exact: dict[int, str],
+    quarantine: list[QuarantineRecord],
+) -> IngestResult:
+    # Imported here: a reading process imports this module, and the corpus's the kernels.
+    from newsfold.corpus import Corpus
+
+    corpus = Corpus.from_encoded(dict(zip(_METADATA_FIELDS, columns, strict=True)), data, ends, exact)
+    return IngestResult(corpus, quarantine)
 
 
 class _Quarantined(Exception):
@@ -173,26 +197,39 @@ def read_articles(raw_dir: Path, config: IngestConfig, files: Sequence[Path] | N
 
 
 def merge_results(results: Iterable[IngestResult]) -> IngestResult:
-    """Concatenate ingest results in order, quarantining articles whose id was already seen."""
-    articles: list[Article] = []
+    """Concatenate ingest results in order, quarantining articles whose id was already seen.
+
+    The merged articles are a :class:`newsfold.corpus.Corpus`.
+    """
+    # Imported here: a reading process imports this module, and the corpus's the kernels.
+    from newsfold.corpus import Corpus
+
     quarantine: list[QuarantineRecord] = []
     first_seen: dict[str, str] = {}
-    for result in results:
-        quarantine.extend(result.quarantine)
-        for article in result.articles:
-            first = first_seen.get(article.article_id)
-            if first is None:
-                first_seen[article.article_id] = article.source_file
-                articles.append(article)
-            else:
-                quarantine.append(
-                    QuarantineRecord(
-                        source_file=article.source_file,
-                        reason=f'duplicate article_id "{article.article_id}" (first seen in {first})',
-                        detail=article.text[:_MAX_DETAIL_CHARS],
+
+    def kept_parts() -> Iterator[Corpus]:
+        for result in results:
+            quarantine.extend(result.quarantine)
+            corpus = Corpus.from_articles(result.articles)
+            kept: list[int] = []
+            where = zip(corpus.article_id, corpus.source_file, strict=True)
+            for row, (article_id, source_file) in enumerate(where):
+                first = first_seen.get(article_id)
+                if first is None:
+                    first_seen[article_id] = source_file
+                    kept.append(row)
+                else:
+                    quarantine.append(
+                        QuarantineRecord(
+                            source_file=source_file,
+                            reason=f'duplicate article_id "{article_id}" (first seen in {first})',
+                            detail=corpus.text[row][:_MAX_DETAIL_CHARS],
+                        )
                     )
-                )
-    return IngestResult(articles=articles, quarantine=quarantine)
+            yield corpus if len(kept) == len(corpus) else corpus.take(kept)
+
+    merged = Corpus.concat(kept_parts())  # each result's articles as it comes
+    return IngestResult(merged, quarantine)
 
 
 def read_listed_file(raw_dir: Path, name: str, config: IngestConfig) -> IngestResult:

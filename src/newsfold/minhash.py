@@ -6,7 +6,7 @@ import functools
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -15,6 +15,7 @@ import numpy.typing as npt
 from datasketch import LeanMinHash, MinHash
 
 from newsfold.arrays import unique
+from newsfold.encoding import encode_text
 from newsfold.jit import njit
 from newsfold.unionfind import component_blocks, connected_groups
 
@@ -28,11 +29,9 @@ _SPACE = np.int32(4)
 _CLASS_SHIFT = np.int32(24)
 _CODE_POINT_MASK = np.int32(0x1FFFFF)
 _N_CODE_POINTS = 0x110000
-# str.lower() maps every code point on its own, except these two: "İ" lowers to two code points
-# and "Σ" to "σ" or "ς" depending on its neighbours. A text containing either is lower-cased by
-# Python before encoding; every other text is lower-cased by table lookup while it is decoded,
-# which saves the ~20 µs per 500-word article that str.lower() costs on non-ASCII text.
-_CONTEXTUAL_LOWER = ("\u0130", "\u03a3")
+# A text containing "İ" or "Σ" is lower-cased by Python before encoding (encoding.encode_text);
+# every other text is lower-cased by table lookup while it is decoded, which saves the ~20 µs per
+# 500-word article that str.lower() costs on non-ASCII text.
 _LINE = re.compile(r"[^\n]+")
 _ENCODE_CHUNK = 8192  # texts per encode_texts call in char_keys (one chunk's keys at a time)
 
@@ -82,14 +81,6 @@ def _char_table() -> npt.NDArray[np.int32]:
     if lower.size != _N_CODE_POINTS:
         raise RuntimeError("str.lower() maps more code points to several than newsfold expects")
     return lower | (classes[lower] << _CLASS_SHIFT)
-
-
-def _encode_one(text: str) -> bytes:
-    # Two `in` tests, not any() over _CONTEXTUAL_LOWER: a generator costs ~0.5 µs a call, a
-    # noticeable share of encoding a million short segments.
-    if "\u0130" in text or "\u03a3" in text:
-        text = text.lower()  # idempotent under the table: lower() of a lower-case char is itself
-    return text.encode("utf-8", "surrogatepass")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,7 +197,7 @@ def utf8_bound(texts: Sequence[str]) -> int:
 
 
 def encode_all(
-    texts: Iterable[str], capacity: int = 0, encode: Callable[[str], bytes] = _encode_one
+    texts: Iterable[str], capacity: int = 0, encode: Callable[[str], bytes] = encode_text
 ) -> EncodedTexts:
     """`encode_texts` of texts, holding one text's bytes at a time (the bytes objects of a whole
     corpus would double its peak). The buffer starts at `capacity` bytes and grows by half in
@@ -1117,14 +1108,15 @@ class Lines:
         return len(self.doc)
 
 
-def line_spans(texts: Sequence[str] | EncodedTexts) -> Lines:
+def line_spans(texts: Sequence[str] | EncodedTexts, exact: Mapping[int, str] | None = None) -> Lines:
     """Every line of every text, found in one compiled pass over the encoded corpus: no Python
     string per line (a 10^5-article corpus has ~10^6 lines). The spans index the buffer of
     `encode_texts(texts)`, so `char_shingles` and `key_fingerprints` take lines as they are.
 
     Texts given encoded are read as they are (no copy); their character offsets are then those
     of the encoded text, which for a text containing "İ" is its lower() (see EncodedTexts):
-    pass the strings where such offsets matter."""
+    where such offsets matter, pass the strings, or with the encoded texts those of the texts
+    encoded lower-cased (`exact`, by index: TextColumn.exact)."""
     encoded = encode_texts(texts)
     parts = thread_parts(np.diff(encoded.offsets))  # both passes: ranges of docs in threads
     counts = np.empty(len(encoded), dtype=np.int64)
@@ -1148,7 +1140,8 @@ def line_spans(texts: Sequence[str] | EncodedTexts) -> Lines:
     in_threads(cut, parts)
     # "İ" lower-cases to two characters, and encode_texts lower-cases a text containing it: its
     # character offsets come from the text itself (lower() adds and removes no "\n").
-    for d, text in enumerate(() if isinstance(texts, EncodedTexts) else texts):
+    strings = (exact or {}).items() if isinstance(texts, EncodedTexts) else enumerate(texts)
+    for d, text in strings:
         if "\u0130" in text:
             bounds = np.array([m.span() for m in _LINE.finditer(text)], dtype=np.int64).reshape(-1, 2)
             char_start[doc_offsets[d] : doc_offsets[d + 1]] = bounds[:, 0]

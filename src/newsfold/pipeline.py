@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from newsfold import heap, ingest, lock, state, store
 from newsfold.arrays import dense_ranks
 from newsfold.config import IngestConfig, PipelineConfig
+from newsfold.corpus import Corpus
 from newsfold.dedup import (
     confirm_pairs,
     exact_copy_keys,
@@ -139,7 +140,7 @@ class Fold:
     """The corpus of a run (stored articles kept plus new ones) and its analysis."""
 
     plan: RunPlan
-    articles: list[Article]  # analysed inputs, in the order of the analysis
+    articles: Corpus  # analysed inputs, in the order of the analysis
     quarantine: list[QuarantineRecord]
     analysis: Analysis | None  # None: nothing changed, nothing to write
     new_articles: int
@@ -292,7 +293,8 @@ def ingest_batches(plan: RunPlan, config: PipelineConfig) -> list[ingest.IngestR
     parallel = joblib.Parallel(n_jobs=workers, backend="loky", return_as="generator")
     read = joblib.delayed(ingest.read_listed_file_in_worker)
     per_file = parallel(read(raw_dir, name, config.ingest) for name in files)
-    return [ingest.merge_results(list(itertools.islice(per_file, len(batch)))) for batch in plan.batches]
+    # Each batch's results merged as they come, while the processes read on.
+    return [ingest.merge_results(itertools.islice(per_file, len(batch))) for batch in plan.batches]
 
 
 def merge_batches(results: Sequence[ingest.IngestResult]) -> ingest.IngestResult:
@@ -324,7 +326,8 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         (:func:`state.assign_duplicate_groups`, :func:`state.assign_stories`).
     """
     seconds: dict[str, float] = {}
-    n = len(articles)
+    corpus = Corpus.from_articles(articles)  # the stages read its columns
+    n = len(corpus)
     if n == 0:
         return Analysis(
             ARTICLES_SCHEMA.empty_table(),
@@ -335,24 +338,21 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
             np.empty((0, config.minhash.num_perm), dtype=np.uint32),
         )
     n_old = prior.n_old if prior is not None else 0
-    ids = [a.article_id for a in articles]
+    ids = corpus.article_id
     id_rank = dense_ranks(np.asarray(ids, dtype=str))
-    published = pd.to_datetime(
-        pd.Series([a.published_at for a in articles], dtype="object"), utc=True
-    ).dt.tz_localize(None)
+    published = pd.to_datetime(pd.Series(corpus.published_at, dtype="object"), utc=True).dt.tz_localize(None)
     published_np = published.to_numpy(dtype="datetime64[us]")
 
     with _timed(seconds, "shared_text"):
-        texts = [a.text for a in articles]
-        # The stage that grows the process most, mostly on one thread (the corpus encoded, its
-        # lines' arrays): its memory faulted in from two threads first (heap.warm).
-        heap.warm(_SHARED_TEXT_GROWTH * sum(map(len, texts)))
+        # The stage that grows the process most, mostly on one thread (its lines' arrays): its
+        # memory faulted in from two threads first (heap.warm).
+        heap.warm(_SHARED_TEXT_GROWTH * corpus.text.encoded.data.size)
         shared = find_shared_text(
-            texts,
-            [a.title for a in articles],
+            corpus.text,
+            corpus.title,
             config.shared_text,
             config.minhash,
-            sources=[a.source for a in articles],
+            sources=corpus.source,
             article_rank=id_rank,
         )
     with _timed(seconds, "dedup"):
@@ -442,17 +442,17 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
     articles_table = _table_in_chunks(
         {
             "article_id": ids,
-            "source_file": [a.source_file for a in articles],
+            "source_file": corpus.source_file,
             "title": shared.titles,
             "published_at": published_np,
-            "source": [a.source for a in articles],
-            "url": [a.url for a in articles],
+            "source": corpus.source,
+            "url": corpus.url,
             "text": cleaned,
             "duplicate_group": groups.group_id,
             "is_canonical": is_canonical,
             "duplicate_of": duplicate_of,
             "story_id": assigned.story_id,
-            "extra": [a.extra for a in articles],
+            "extra": corpus.extra,
             "published_month": month,
         },
         ARTICLES_SCHEMA,
@@ -661,21 +661,22 @@ def fold(plan: RunPlan, results: Sequence[ingest.IngestResult], config: Pipeline
     """
     seconds: dict[str, float] = {}
     if plan.nothing_new:
-        return Fold(plan, [], [], None, 0, 0, seconds)
+        return Fold(plan, Corpus.from_articles([]), [], None, 0, 0, seconds)
     read = merge_batches(results)
+    corpus = Corpus.from_articles(read.articles)  # merged: a Corpus already
     with _timed(seconds, "load_state"):
         stored = state.load_state(plan.previous) if plan.previous is not None else None
     if stored is None:
         if plan.previous is not None:  # only new files were read: folding them into nothing loses data
             raise store.OutputError(f"the state of {plan.previous} is gone; rerun with --full")
-        articles, quarantine, prior = list(read.articles), list(read.quarantine), None
+        articles, quarantine, prior = corpus, list(read.quarantine), None
         new_count, dropped = len(articles), 0
     else:
-        kept, new, dropped, quarantine = _merge_with_stored(stored, read, plan.changes)
-        if not new and not dropped and _same_records(quarantine, stored.quarantine):
-            return Fold(plan, list(stored.articles), quarantine, None, 0, 0, seconds)
+        kept, new, dropped, quarantine = _merge_with_stored(stored, corpus, read.quarantine, plan.changes)
+        if not len(new) and not dropped and _same_records(quarantine, stored.quarantine):
+            return Fold(plan, stored.articles, quarantine, None, 0, 0, seconds)
         prior = _prior(stored, kept)
-        articles = [stored.articles[i] for i in kept] + new
+        articles = Corpus.concat([stored.articles.take(kept), new])
         new_count = len(new)
     with _frozen_objects():
         analysis = analyse_incremental(articles, config, prior)
@@ -684,29 +685,40 @@ def fold(plan: RunPlan, results: Sequence[ingest.IngestResult], config: Pipeline
 
 
 def _merge_with_stored(
-    stored: state.StoredState, read: ingest.IngestResult, changes: state.FileChanges
-) -> tuple[list[int], list[Article], int, list[QuarantineRecord]]:
-    """(indices of stored articles kept, new articles, stored articles dropped, quarantine)."""
+    stored: state.StoredState,
+    read: Corpus,
+    read_quarantine: Sequence[QuarantineRecord],
+    changes: state.FileChanges,
+) -> tuple[list[int], Corpus, int, list[QuarantineRecord]]:
+    """(indices of stored articles kept, new articles, stored articles dropped, quarantine), of
+    the articles and quarantine records this run read.
+
+    Only the articles of files read again are compared whole (their texts decoded)."""
     reread = set(changes.to_read)
-    fresh: dict[str, dict[str, Article]] = {}
-    for article in read.articles:
-        fresh.setdefault(article.source_file, {})[article.article_id] = article
+    fresh: dict[str, dict[str, int]] = {}  # source file -> article id -> row of read
+    for row, (article_id, source_file) in enumerate(zip(read.article_id, read.source_file, strict=True)):
+        fresh.setdefault(source_file, {})[article_id] = row
     kept: list[int] = []
     dropped = 0
-    for i, old in enumerate(stored.articles):
-        from_file = fresh.get(old.source_file)
-        if old.source_file not in reread or from_file is None or from_file.get(old.article_id) == old:
-            kept.append(i)
-        else:
-            dropped += 1
-    kept_by_id = {stored.articles[i].article_id: stored.articles[i] for i in kept}
-    new: list[Article] = []
+    old_ids = stored.articles.article_id
+    for i, (article_id, source_file) in enumerate(zip(old_ids, stored.articles.source_file, strict=True)):
+        from_file = fresh.get(source_file)
+        if source_file in reread and from_file is not None:
+            at = from_file.get(article_id)
+            if at is None or read[at] != stored.articles[i]:
+                dropped += 1
+                continue
+        kept.append(i)
+    kept_by_id = {old_ids[i]: i for i in kept}
+    new: list[int] = []
     clashes: list[QuarantineRecord] = []
-    for article in read.articles:
-        old_article = kept_by_id.get(article.article_id)
-        if old_article is None:
-            new.append(article)
-        elif old_article != article:
+    for row, article_id in enumerate(read.article_id):
+        old_row = kept_by_id.get(article_id)
+        if old_row is None:
+            new.append(row)
+            continue
+        article, old_article = read[row], stored.articles[old_row]
+        if old_article != article:
             clashes.append(
                 QuarantineRecord(
                     article.source_file,
@@ -717,7 +729,7 @@ def _merge_with_stored(
             )
     unchanged = set(changes.unchanged)
     carried = [q for q in stored.quarantine if (q.input_file or q.source_file) in unchanged]
-    return kept, new, dropped, carried + list(read.quarantine) + clashes
+    return kept, read.take(new), dropped, carried + list(read_quarantine) + clashes
 
 
 def _same_records(a: Sequence[QuarantineRecord], b: Sequence[QuarantineRecord]) -> bool:
@@ -734,7 +746,7 @@ def _prior(stored: state.StoredState, kept: Sequence[int]) -> Prior:
     )
     columns = previous.to_pydict()
     row_of = {aid: row for row, aid in enumerate(columns["article_id"])}
-    rows = [row_of[stored.articles[i].article_id] for i in kept]
+    rows = [row_of[stored.articles.article_id[i]] for i in kept]
     stories = store.read_version_table(stored.version_dir, "stories").to_pydict()
     index = np.asarray(kept, dtype=np.int64)
     return Prior(
@@ -876,6 +888,8 @@ def run(
         with _timed(seconds, "plan"):
             plan = plan_run(raw_dir, out_dir, config, full=full)
         with _timed(seconds, "ingest"):
-            results = ingest_batches(plan, config)
-        folded = fold(plan, results, config)
+            # One corpus at once: the batches' buffers go as they are copied into it, not
+            # after the run (fold merges it again, a pass over the ids).
+            read = merge_batches(ingest_batches(plan, config))
+        folded = fold(plan, [read], config)
         return write_outputs(out_dir, folded, config, seconds)

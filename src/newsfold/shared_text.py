@@ -19,13 +19,13 @@ import xxhash
 
 from newsfold.arrays import dense_ranks, unique, unique_rows
 from newsfold.config import MinHashConfig, SharedTextConfig
+from newsfold.encoding import encode_text
 from newsfold.jit import njit
 from newsfold.minhash import (
     _THREADS,
     EncodedTexts,
     MinHasher,
     TextSpans,
-    _encode_one,
     band_keys,
     char_keys,
     char_shingles,
@@ -76,7 +76,7 @@ class Segments:
     is_edge: np.ndarray  # bool: the article's first or last segment
     fingerprints: np.ndarray  # (n, 2) uint64: equal rows <=> equal keys (see segment_key)
     spans: TextSpans  # each segment's bytes in the encoded corpus
-    source: Sequence[str]  # the article texts the offsets refer to
+    source: TextColumn  # the article texts the offsets refer to (over that encoding)
     doc_bytes: np.ndarray  # int64: article a is spans.data[doc_bytes[a]:doc_bytes[a + 1]]
 
     def __len__(self) -> int:
@@ -84,16 +84,23 @@ class Segments:
 
     def text(self, i: int) -> str:
         """Segment i as it stands in its article."""
-        return self.source[int(self.article[i])][int(self.start[i]) : int(self.end[i])]
+        return self.texts_at([i])[0]
 
     def texts_at(self, index: Sequence[int] | np.ndarray) -> list[str]:
-        """The segments at `index` as they stand in their articles."""
+        """The segments at `index` as they stand in their articles, decoded from their bytes;
+        cut from the article's string where the article was encoded lower-cased (see
+        minhash.encode_texts)."""
         index = np.asarray(index, dtype=np.int64)
-        source = self.source
-        where = zip(
-            self.article[index].tolist(), self.start[index].tolist(), self.end[index].tolist(), strict=True
-        )
-        return [source[a][s:e] for a, s, e in where]
+        view = self.spans.data.data  # slices of a memoryview decode without a copy to bytes
+        where = zip(self.spans.starts[index].tolist(), self.spans.ends[index].tolist(), strict=True)
+        texts = [str(view[s:e], "utf-8", "surrogatepass") for s, e in where]
+        exact = self.source.exact
+        if exact:
+            lowered = np.fromiter(exact, dtype=np.int64, count=len(exact))
+            for at in np.flatnonzero(np.isin(self.article[index], lowered)).tolist():
+                i = int(index[at])
+                texts[at] = exact[int(self.article[i])][int(self.start[i]) : int(self.end[i])]
+        return texts
 
     def texts_array(self, index: np.ndarray) -> pa.ChunkedArray:
         """texts_at as an arrow string column, its bytes gathered from the encoded corpus in one
@@ -102,10 +109,8 @@ class Segments:
         Where an article was encoded lower-cased (it contains "İ" or "Σ", see
         minhash.encode_texts), from texts_at."""
         index = np.asarray(index, dtype=np.int64)
-        if any(
-            "\u0130" in self.source[a] or "\u03a3" in self.source[a]
-            for a in unique(self.article[index]).tolist()
-        ):
+        exact = self.source.exact
+        if exact and np.isin(self.article[index], np.fromiter(exact, dtype=np.int64, count=len(exact))).any():
             texts = pa.array(self.texts_at(index), type=pa.string())
             return texts if isinstance(texts, pa.ChunkedArray) else pa.chunked_array([texts])
         gathered = gather(self.spans.data, self.spans.starts[index], self.spans.ends[index])
@@ -140,14 +145,15 @@ def segment_key(text: str) -> str:
     return char_keys([text])[0]
 
 
-def split_segments(texts: Sequence[str], config: SharedTextConfig) -> Segments:
+def split_segments(texts: Sequence[str] | TextColumn, config: SharedTextConfig) -> Segments:
     """Split each article into lines; keep lines long enough to match, of multi-line articles.
 
     Lines are spans of the encoded corpus (`minhash.line_spans`), and one compiled pass over them
     gives each key's length (for `min_chars`) and fingerprint (to group equal keys): no string
     per line is built.
     """
-    lines = line_spans(texts)
+    texts = TextColumn.from_texts(texts)
+    lines = line_spans(texts.encoded, texts.exact)
     per_doc = np.diff(lines.doc_offsets)
     multi_line = np.repeat(per_doc >= 2, per_doc)  # a one-line article's only segment is itself
     is_edge = np.zeros(len(lines), dtype=bool)
@@ -314,11 +320,11 @@ def _residual_texts(segments: Segments, occ: np.ndarray) -> EncodedTexts:
     return _cut_lines(segments, occ, _MIN_OWN_TEXT)[2]
 
 
-def _cleaned_texts(texts: Sequence[str], segments: Segments, cut: np.ndarray) -> TextColumn:
-    """The texts without the segments `cut` (ascending), the blank lines they leave collapsed and
-    the ends stripped (as _cut_spans does); a text left empty is kept whole. They come as a
-    TextColumn over their encoding as minhash.encode_texts gives it, which the stages after this
-    one read.
+def _cleaned_texts(segments: Segments, cut: np.ndarray) -> TextColumn:
+    """The texts (segments.source) without the segments `cut` (ascending), the blank lines they
+    leave collapsed and the ends stripped (as _cut_spans does); a text left empty is kept whole.
+    They come as a TextColumn over their encoding as minhash.encode_texts gives it, which the
+    stages after this one read.
 
     The bytes of every article are cut (or copied) in one compiled pass, and that buffer is the
     cleaned texts' encoding: no text is decoded to build them (decoding every changed article
@@ -328,6 +334,7 @@ def _cleaned_texts(texts: Sequence[str], segments: Segments, cut: np.ndarray) ->
     ends with a non-ASCII character can be: it is decoded to see); an uncut text that the copy
     changed (not normalised).
     """
+    texts = segments.source
     n = len(texts)
     _, whole, encoded = _cut_lines(segments, cut, 0.0, every_article=True)
     article = segments.article[cut]
@@ -335,14 +342,13 @@ def _cleaned_texts(texts: Sequence[str], segments: Segments, cut: np.ndarray) ->
     run_start = np.searchsorted(article, np.arange(n + 1)).tolist()
     fresh: dict[int, bytes] = {}
     exact: dict[int, str] = {}
-    for a in [a for a, text in enumerate(texts) if "\u0130" in text or "\u03a3" in text]:
-        text = texts[a]
+    for a, text in sorted(texts.exact.items()):
         if is_changed[a]:
             span = cut[run_start[a] : run_start[a + 1]]
             spans = zip(segments.start[span].tolist(), segments.end[span].tolist(), strict=True)
             text = _cut_spans(text, list(spans)) or text
         exact[a] = text
-        fresh[a] = _encode_one(text)
+        fresh[a] = encode_text(text)
     data, offsets = encoded.data, encoded.offsets
     view = data.data  # slices of a memoryview decode without a copy to bytes
     cut_rows = np.flatnonzero(is_changed & ~whole)
@@ -352,13 +358,13 @@ def _cleaned_texts(texts: Sequence[str], segments: Segments, cut: np.ndarray) ->
             raw = str(view[offsets[a] : offsets[a + 1]], "utf-8", "surrogatepass")
             body = raw.strip()
             if not body or len(body) != len(raw):
-                fresh[a] = _encode_one(body or texts[a])
+                fresh[a] = encode_text(body or texts[a])
     # An uncut article is copied as it is unless it has ASCII whitespace at an end or three
     # newlines in a row, which a normalised text has not.
     copy_changed = ~is_changed & (np.diff(offsets) != np.diff(segments.doc_bytes))
     for a in np.flatnonzero(copy_changed).tolist():
         if a not in exact:
-            fresh[a] = _encode_one(texts[a])
+            fresh[a] = encode_text(texts[a])
     return patched_column(encoded, fresh, exact)
 
 
@@ -601,7 +607,7 @@ def _single_source(
 
 
 def find_shared_text(
-    texts: Sequence[str],
+    texts: Sequence[str] | TextColumn,
     titles: Sequence[str | None],
     config: SharedTextConfig,
     minhash: MinHashConfig,
@@ -611,7 +617,7 @@ def find_shared_text(
     """Find, classify and strip shared segments of a corpus of normalised article texts.
 
     Args:
-        texts: Normalised article texts.
+        texts: Normalised article texts (as strings, or a TextColumn read as it is).
         titles: Given titles (None where unknown); a shared headline fills a missing one.
         config: Thresholds.
         minhash: Seed of the segment signatures.
@@ -619,6 +625,7 @@ def find_shared_text(
         article_rank: Each article's place in the order of the occurrences (default: the order
             of `texts`). Occurrences come by segment_id, then article, then offset.
     """
+    texts = TextColumn.from_texts(texts)
     segments = split_segments(texts, config)
     label = group_segments(segments, config, minhash)
     # A group is shared when it spans at least two distinct articles.
@@ -670,7 +677,7 @@ def find_shared_text(
 
     occ_roles = np.array(roles)[group]
     strip = occ_roles != "syndicated"
-    cleaned = _cleaned_texts(texts, segments, occ[strip])
+    cleaned = _cleaned_texts(segments, occ[strip])
     # An article without a title takes its first shared headline (occurrences are in article
     # and line order).
     new_titles = list(titles)
@@ -701,12 +708,12 @@ def find_shared_text(
     )
 
 
-def _nothing_shared(texts: Sequence[str], titles: Sequence[str | None]) -> SharedText:
+def _nothing_shared(texts: TextColumn, titles: Sequence[str | None]) -> SharedText:
     empty = np.zeros(0, dtype=np.int64)
     none = pa.array([], type=pa.string())
     return SharedText(
         none, empty, pa.chunked_array([none]), none, empty, empty, empty,
-        TextColumn.from_texts(texts), list(titles), empty.reshape(0, 2),
+        texts, list(titles), empty.reshape(0, 2),
     )  # fmt: skip
 
 

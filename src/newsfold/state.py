@@ -32,8 +32,9 @@ import xxhash
 
 from newsfold.arrays import dense_ranks
 from newsfold.config import PipelineConfig
-from newsfold.records import Article, QuarantineRecord
-from newsfold.store import STATE_DIR, STATE_INFO, text_array
+from newsfold.corpus import Corpus
+from newsfold.records import QuarantineRecord
+from newsfold.store import STATE_DIR, STATE_INFO
 
 # Version of the layout of state/; a state written with another layout is not read (full rebuild).
 STATE_FORMAT = 1
@@ -276,7 +277,7 @@ class StoredState:
     version_dir: Path
     settings: SignatureSettings
     files: dict[str, FileStamp]
-    articles: list[Article]
+    articles: Corpus
     text_hashes: npt.NDArray[np.uint64]  # (n, 2)
     signatures: npt.NDArray[np.uint32]  # (n, num_perm)
     quarantine: list[QuarantineRecord]  # input_file set
@@ -307,7 +308,7 @@ class InputChunks:
 
     def __init__(
         self,
-        articles: Sequence[Article],
+        articles: Corpus,
         hashes: npt.NDArray[np.uint64],
         signatures: npt.NDArray[np.uint32],
         schema: pa.Schema,
@@ -320,8 +321,8 @@ class InputChunks:
     def __iter__(self) -> Iterator[pa.Table]:
         for lo in range(0, max(len(self.articles), 1), self.rows):
             chunk = self.articles[lo : lo + self.rows]
-            columns: dict[str, Any] = {name: [getattr(a, name) for a in chunk] for name in _INPUT_FIELDS}
-            columns["text"] = text_array(columns["text"])  # without a second copy of every text
+            columns: dict[str, Any] = {name: getattr(chunk, name) for name in _INPUT_FIELDS}
+            columns["text"] = chunk.text.arrow()  # over the corpus's buffer
             hashes, sigs = self.hashes[lo : lo + self.rows], self.signatures[lo : lo + self.rows]
             columns["text_hash"] = pa.FixedSizeListArray.from_arrays(pa.array(hashes.ravel()), 2)
             columns["signature"] = pa.FixedSizeListArray.from_arrays(pa.array(sigs.ravel()), sigs.shape[1])
@@ -330,7 +331,7 @@ class InputChunks:
 
 def state_tables(
     stamps: Mapping[str, FileStamp],
-    articles: Sequence[Article],
+    articles: Corpus,
     text_hashes: npt.NDArray[np.uint64],
     signatures: npt.NDArray[np.uint32],
     quarantine: Sequence[QuarantineRecord],
@@ -393,10 +394,7 @@ def load_state(version_dir: Path) -> StoredState | None:
     inputs = pq.read_table(
         version_dir / STATE_DIR / "inputs.parquet", schema=inputs_schema(settings.num_perm)
     )
-    n = inputs.num_rows
-    fields = ("article_id", "source_file", "text", "title", "published_at", "source", "url", "extra")
-    columns = {name: inputs.column(name).to_pylist() for name in fields}
-    articles = [Article(**{name: columns[name][i] for name in fields}) for i in range(n)]
+    articles = Corpus.from_arrow(inputs)
     text_hashes = _fixed_list_to_numpy(inputs.column("text_hash"), np.uint64, 2)
     signatures = _fixed_list_to_numpy(inputs.column("signature"), np.uint32, settings.num_perm)
     quarantined = pq.read_table(
