@@ -1,8 +1,10 @@
 import dataclasses
+import mmap
 import shutil
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import DEMO_RAW
@@ -119,6 +121,33 @@ def test_files_read_by_two_processes_give_the_same_dataset(tmp_path, monkeypatch
         b = store.read_version_table(two.version_dir, name)
         assert b.num_rows == a.num_rows > 0
         assert b.equals(a), name
+
+
+def test_texts_moved_to_a_file_give_the_same_dataset_and_state(tmp_path, monkeypatch):
+    # Past _SPILL_MIN_BYTES of text a run moves the articles' texts to an unlinked file under the
+    # output directory once shared text has read them; the state's inputs are written from there.
+    kept = pipeline.run(DEMO_RAW, tmp_path / "kept")
+    moved_to: list[object] = []
+    move_to = pipeline.TextColumn.move_to
+
+    def recording_move_to(column, encoded):
+        moved_to.append(encoded.data.base)
+        move_to(column, encoded)
+
+    monkeypatch.setattr(pipeline, "_SPILL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline.TextColumn, "move_to", recording_move_to)
+    moved = pipeline.run(DEMO_RAW, tmp_path / "moved")
+    assert len(moved_to) == 1 and isinstance(moved_to[0].obj, mmap.mmap)
+    for name in ("articles", "quarantine", "stories", "shared_text"):
+        a = store.read_version_table(kept.version_dir, name)
+        b = store.read_version_table(moved.version_dir, name)
+        assert b.num_rows == a.num_rows > 0
+        assert b.equals(a), name
+    for version in (kept.version_dir, moved.version_dir):
+        assert not [p.name for p in version.parent.iterdir() if p.name.startswith("tmp")]
+    a = pq.read_table(kept.version_dir / store.STATE_DIR / "inputs.parquet")
+    b = pq.read_table(moved.version_dir / store.STATE_DIR / "inputs.parquet")
+    assert b.num_rows == a.num_rows > 0 and b.equals(a)
 
 
 def _with_workers(workers):

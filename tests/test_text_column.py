@@ -115,3 +115,32 @@ def test_a_lone_surrogate_fails_the_arrow_column_as_arrow_would() -> None:
         column.arrow()
     with pytest.raises(UnicodeEncodeError):
         pa.array(list(column), type=pa.string())
+
+
+@settings(max_examples=30, deadline=None)
+@given(texts=st.lists(st.text(alphabet=_ALPHABET, max_size=40), max_size=8), lo=st.integers(0, 3))
+def test_a_column_moved_to_its_spilled_file_reads_the_same(
+    tmp_path_factory, texts: list[str], lo: int
+) -> None:
+    # A slice too: its buffer is a view into the middle of another column's.
+    column = TextColumn.from_texts(["before", *texts])[min(lo, len(texts)) :]
+    expected = list(column)
+    arrow = column.arrow()
+    spilled = column.spilled(tmp_path_factory.mktemp("spill"))
+    assert bytes(spilled.data) == bytes(
+        column.encoded.data[column.encoded.offsets[0] : column.encoded.offsets[-1]]
+    )
+    column.move_to(spilled)
+    assert column.encoded is spilled
+    assert spilled.data.size == 0 or not spilled.data.flags.writeable  # the file is mapped read-only
+    assert list(column) == expected and column.lengths().tolist() == [len(t) for t in expected]
+    assert column.arrow().equals(arrow)
+    assert list(column.take(np.arange(len(column))[::-1])) == expected[::-1]
+
+
+def test_a_buffer_with_other_offsets_is_refused(tmp_path) -> None:
+    column = TextColumn.from_texts(["one", "two"])
+    other = TextColumn.from_texts(["on", "etwo"]).spilled(tmp_path)
+    with pytest.raises(ValueError, match="other offsets"):
+        column.move_to(other)
+    assert list(column) == ["one", "two"]

@@ -18,6 +18,7 @@ import os
 import platform
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -70,6 +71,10 @@ _TABLE_ROWS = 100_000  # rows per chunk of the articles table (see _table_in_chu
 _PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 # Quarantine details are for a human to look at, not a copy of the input (as in ingest).
 _MAX_DETAIL_CHARS = 2_000
+# Bytes of article text above which a run moves the texts to a file once shared text has read
+# them (analyse_incremental's spill_dir): at 10^6 articles they were 3.6 of the 15 GB peak in
+# the stories stage, which reads only the cleaned texts.
+_SPILL_MIN_BYTES = 2**30
 # Bytes of heap that shared text takes per character of the corpus: 0.78 -> 2.35 GB for the
 # 355 MB of the 10^5 corpus (4.4). heap.warm faults in a little less than that, so that it
 # never makes the peak, and what the stage does not take the next one does.
@@ -312,7 +317,9 @@ def analyse(articles: Sequence[Article], config: PipelineConfig) -> Analysis:
     return analyse_incremental(articles, config, None)
 
 
-def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, prior: Prior | None) -> Analysis:
+def analyse_incremental(
+    articles: Sequence[Article], config: PipelineConfig, prior: Prior | None, spill_dir: Path | None = None
+) -> Analysis:
     """Shared text, duplicates and stories for a corpus whose first articles may be known already.
 
     Args:
@@ -320,6 +327,10 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         config: Stage settings.
         prior: What earlier runs fixed for the stored articles (None: all articles are new, and
             the result is that of a full run).
+        spill_dir: Where a corpus of more than _SPILL_MIN_BYTES of text moves its texts once
+            shared text has cleaned them (an unlinked file, see TextColumn.spilled): the stages
+            after it read the cleaned texts only, and the articles' own are written out at the
+            end (the state's inputs). None: they stay in memory.
 
     Returns:
         The tables. Stored articles keep duplicate group, canonical and story
@@ -347,14 +358,22 @@ def analyse_incremental(articles: Sequence[Article], config: PipelineConfig, pri
         # The stage that grows the process most, mostly on one thread (its lines' arrays): its
         # memory faulted in from two threads first (heap.warm).
         heap.warm(_SHARED_TEXT_GROWTH * corpus.text.encoded.data.size)
-        shared = find_shared_text(
-            corpus.text,
-            corpus.title,
-            config.shared_text,
-            config.minhash,
-            sources=corpus.source,
-            article_rank=id_rank,
-        )
+        with ThreadPoolExecutor(1) as spilling:  # written while the stage runs
+            spilled = (
+                spilling.submit(corpus.text.spilled, spill_dir)
+                if spill_dir is not None and corpus.text.encoded.data.size > _SPILL_MIN_BYTES
+                else None
+            )
+            shared = find_shared_text(
+                corpus.text,
+                corpus.title,
+                config.shared_text,
+                config.minhash,
+                sources=corpus.source,
+                article_rank=id_rank,
+            )
+            if spilled is not None and spilled.exception() is None:  # else they stay in memory
+                corpus.text.move_to(spilled.result())
     with _timed(seconds, "dedup"):
         # The cleaned texts are held as their encoding, which dedup reads as it is; a text is
         # decoded only where one is read as a string, and the output column is that buffer.
@@ -679,7 +698,7 @@ def fold(plan: RunPlan, results: Sequence[ingest.IngestResult], config: Pipeline
         articles = Corpus.concat([stored.articles.take(kept), new])
         new_count = len(new)
     with _frozen_objects():
-        analysis = analyse_incremental(articles, config, prior)
+        analysis = analyse_incremental(articles, config, prior, spill_dir=plan.out_dir)
     seconds.update(analysis.seconds)
     return Fold(plan, articles, quarantine, analysis, new_count, dropped, seconds)
 

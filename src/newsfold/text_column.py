@@ -1,8 +1,11 @@
 """Texts held as one UTF-8 buffer and decoded only where one is read (the cleaned article bodies)."""
 
 import itertools
+import mmap
 import operator
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, overload
 
@@ -21,6 +24,8 @@ from newsfold.minhash import (
     thread_parts,
 )
 from newsfold.store import string_arrays, text_array
+
+_SPILL_CHUNK = 64 * 2**20  # bytes per write of TextColumn.spilled
 
 
 class TextColumn(Sequence[str]):
@@ -83,6 +88,41 @@ class TextColumn(Sequence[str]):
             rows += len(part)
         data.resize(size, refcheck=False)
         return cls(EncodedTexts(data, np.concatenate(ends)), exact)
+
+    def spilled(self, directory: Path) -> EncodedTexts:
+        """This column's buffer written to an unlinked file under `directory`, and that file
+        mapped read-only: the same bytes, which the kernel's page cache holds (and can drop and
+        read back) instead of this process (see :meth:`move_to`). Safe to call from a thread
+        while the column is read.
+
+        Raises:
+            OSError: The file cannot be written (the column is unchanged).
+        """
+        data, offsets = self.encoded.data, self.encoded.offsets
+        span = data[offsets[0] : offsets[-1]]
+        if span.size == 0:  # an empty file cannot be mapped
+            return EncodedTexts(np.empty(0, dtype=np.uint8), offsets - offsets[0])
+        with tempfile.TemporaryFile(dir=directory) as fh:  # unlinked: gone with its last mapping
+            for lo in range(0, span.size, _SPILL_CHUNK):
+                fh.write(span[lo : lo + _SPILL_CHUNK].data)
+            fh.flush()
+            mapped = mmap.mmap(fh.fileno(), span.size, prot=mmap.PROT_READ)
+        return EncodedTexts(np.frombuffer(mapped, dtype=np.uint8), offsets - offsets[0])
+
+    def move_to(self, encoded: EncodedTexts) -> None:
+        """Hold the texts in `encoded` from now on (the same bytes elsewhere, as :meth:`spilled`
+        gives them): every holder of this column reads the new buffer, and the old one goes
+        with its other references.
+
+        Raises:
+            ValueError: `encoded` has other texts' offsets (its bytes are not read: reading them
+                would bring a spilled buffer back into memory).
+        """
+        old = self.encoded
+        if not np.array_equal(encoded.offsets, old.offsets - old.offsets[0]):
+            raise ValueError("move_to: the new buffer has other offsets")
+        self.encoded = encoded
+        self._view = encoded.data.data
 
     @property
     def exact(self) -> Mapping[int, str]:
