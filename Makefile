@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	PREFECT_HOME=$$(mktemp -d) $(BIN)/pytest -q
+	home=$$(mktemp -d) && PREFECT_HOME=$$home $(BIN)/pytest -q; status=$$?; rm -rf "$$home"; exit $$status
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r requirements-bench.lock

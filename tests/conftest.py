@@ -1,5 +1,6 @@
 """Shared fixtures: paths to ../shared (skipped cleanly when absent) and one Prefect test harness."""
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -10,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-# Prefect reads these at import: keep its state out of ~ and its server quiet and patient.
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="newsfold-prefect-"))
+# Prefect reads these at import: keep its state out of ~ and its server quiet and patient. A
+# home made here goes when the tests end (`make test` passes one of its own, and removes it).
+if "PREFECT_HOME" not in os.environ:
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="newsfold-prefect-")
+    atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
