@@ -907,8 +907,9 @@ def run(
         with _timed(seconds, "plan"):
             plan = plan_run(raw_dir, out_dir, config, full=full)
         with _timed(seconds, "ingest"):
-            # One corpus at once: the batches' buffers go as they are copied into it, not
-            # after the run (fold merges it again, a pass over the ids).
+            # Merged here, so that each batch's buffer goes once copied into the corpus (a list
+            # of them in this frame would live through the run); fold merges the one result
+            # again, a pass over its ids.
             read = merge_batches(ingest_batches(plan, config))
         folded = fold(plan, [read], config)
         return write_outputs(out_dir, folded, config, seconds)
