@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsfold.corpus import FIELDS, Corpus
+from newsfold.corpus import Corpus
+from newsfold.records import ARTICLE_FIELDS as FIELDS
 from newsfold.records import Article
 from newsfold.text_column import TextColumn
 

@@ -9,15 +9,10 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from newsfold.encoding import encode_text
 from newsfold.minhash import EncodedTexts
-from newsfold.records import Article
-from newsfold.text_column import TextColumn, patched_column
-
-FIELDS = tuple(field.name for field in dataclasses.fields(Article))
-_METADATA = tuple(name for name in FIELDS if name != "text")
+from newsfold.records import ARTICLE_FIELDS, ARTICLE_METADATA, Article
+from newsfold.text_column import TextColumn
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -42,7 +37,7 @@ class Corpus(Sequence[Article]):
 
     def __post_init__(self) -> None:
         n = len(self.article_id)
-        lengths = {name: len(getattr(self, name)) for name in FIELDS}
+        lengths = {name: len(getattr(self, name)) for name in ARTICLE_FIELDS}
         if any(length != n for length in lengths.values()):
             raise ValueError(f"corpus columns of different lengths: {lengths}")
 
@@ -52,7 +47,7 @@ class Corpus(Sequence[Article]):
         if isinstance(articles, Corpus):
             return articles
         rows = list(articles)
-        columns: dict[str, Any] = {name: [getattr(a, name) for a in rows] for name in FIELDS}
+        columns: dict[str, Any] = {name: [getattr(a, name) for a in rows] for name in ARTICLE_FIELDS}
         return cls(**{**columns, "text": TextColumn.from_texts(columns["text"])})
 
     @classmethod
@@ -70,11 +65,11 @@ class Corpus(Sequence[Article]):
     @classmethod
     def concat(cls, parts: Iterable["Corpus"]) -> "Corpus":
         """The corpora one after the other, each copied as it comes (TextColumn.concat)."""
-        columns: dict[str, Any] = {name: [] for name in _METADATA}
+        columns: dict[str, Any] = {name: [] for name in ARTICLE_METADATA}
 
         def texts() -> Iterator[TextColumn]:
             for part in parts:
-                for name in _METADATA:
+                for name in ARTICLE_METADATA:
                     columns[name].extend(getattr(part, name))
                 yield part.text
 
@@ -85,8 +80,8 @@ class Corpus(Sequence[Article]):
     def from_arrow(cls, table: pa.Table) -> "Corpus":
         """The corpus of a table with Article's fields as columns (the state's inputs), its texts
         taken from the table's buffer as they are, except those encode_texts lower-cases."""
-        columns: dict[str, Any] = {name: table.column(name).to_pylist() for name in _METADATA}
-        return cls(**{**columns, "text": _text_column(table.column("text"))})
+        columns: dict[str, Any] = {name: table.column(name).to_pylist() for name in ARTICLE_METADATA}
+        return cls(**{**columns, "text": TextColumn.from_arrow(table.column("text"))})
 
     def __len__(self) -> int:
         return len(self.article_id)
@@ -99,12 +94,12 @@ class Corpus(Sequence[Article]):
 
     def __getitem__(self, i: int | slice) -> "Article | Corpus":
         if isinstance(i, slice):
-            return Corpus(**{name: getattr(self, name)[i] for name in FIELDS})
+            return Corpus(**{name: getattr(self, name)[i] for name in ARTICLE_FIELDS})
         row = operator.index(i)
-        return Article(**{name: getattr(self, name)[row] for name in FIELDS})
+        return Article(**{name: getattr(self, name)[row] for name in ARTICLE_FIELDS})
 
     def __iter__(self) -> Iterator[Article]:
-        return map(Article, *(getattr(self, name) for name in FIELDS))
+        return map(Article, *(getattr(self, name) for name in ARTICLE_FIELDS))
 
     def __eq__(self, other: object) -> bool:
         """Equal to any sequence of the same articles (a list of them, as well)."""
@@ -122,25 +117,6 @@ class Corpus(Sequence[Article]):
         rows = np.asarray(index, dtype=np.int64)
         listed = rows.tolist()
         columns: dict[str, Any] = {
-            name: [getattr(self, name)[r] for r in listed] for name in FIELDS if name != "text"
+            name: [getattr(self, name)[r] for r in listed] for name in ARTICLE_METADATA
         }
         return Corpus(**{**columns, "text": self.text.take(rows)})
-
-
-def _text_column(texts: pa.ChunkedArray) -> TextColumn:
-    """A string column as a TextColumn over its bytes (joined into one buffer when in chunks)."""
-    # 64-bit offsets before the chunks are joined: a corpus's texts pass 2 GB (10^6 articles: 3.6).
-    texts = texts.cast(pa.large_string())
-    texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
-    if texts.null_count:
-        raise ValueError("a corpus text is null")
-    _, offsets_buffer, data_buffer = texts.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[texts.offset : texts.offset + len(texts) + 1]
-    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
-    data = data[offsets[0] : offsets[-1]]  # over arrow's buffer (read-only), which it keeps alive
-    encoded = EncodedTexts(data, offsets - offsets[0])
-    # The texts encode_texts lower-cases ("İ" or "Σ") are kept as strings and their bytes lowered.
-    lowered = pc.or_(pc.match_substring(texts, "\u0130"), pc.match_substring(texts, "\u03a3"))
-    rows = np.flatnonzero(lowered.to_numpy(zero_copy_only=False)).tolist()
-    exact = {row: texts[row].as_py() for row in rows}
-    return patched_column(encoded, {row: encode_text(text) for row, text in exact.items()}, exact)

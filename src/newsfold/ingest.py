@@ -21,7 +21,7 @@ from newsfold import heap
 from newsfold.config import IngestConfig
 from newsfold.encoding import encode_text, is_lowered
 from newsfold.normalize import decode_bytes, normalize_text, normalize_texts
-from newsfold.records import Article, QuarantineRecord
+from newsfold.records import ARTICLE_METADATA, Article, QuarantineRecord
 
 _FORMATS = (".txt", ".json", ".jsonl", ".csv")
 SUPPORTED_SUFFIXES = tuple(suffix + gz for suffix in _FORMATS for gz in ("", ".gz"))
@@ -91,15 +91,12 @@ class IngestResult:
         # in pure Python: a reading process does not import the kernels.
         if not isinstance(self.articles, list):  # a Corpus pickles as its columns
             return IngestResult, (self.articles, self.quarantine)
-        columns = tuple([getattr(a, name) for a in self.articles] for name in _METADATA_FIELDS)
+        columns = tuple([getattr(a, name) for a in self.articles] for name in ARTICLE_METADATA)
         texts = [a.text for a in self.articles]
         encoded = [encode_text(text) for text in texts]
         ends = list(itertools.accumulate(map(len, encoded), initial=0))
         exact = {row: text for row, text in enumerate(texts) if is_lowered(text)}
         return _unpickle_result, (columns, b"".join(encoded), ends, exact, self.quarantine)
-
-
-_METADATA_FIELDS = tuple(field.name for field in dataclasses.fields(Article) if field.name != "text")
 
 
 def _unpickle_result(
@@ -113,7 +110,7 @@ def _unpickle_result(
     # imports the kernels (numba, datasketch, arrow: ~0.7 s for each process).
     from newsfold.corpus import Corpus
 
-    corpus = Corpus.from_encoded(dict(zip(_METADATA_FIELDS, columns, strict=True)), data, ends, exact)
+    corpus = Corpus.from_encoded(dict(zip(ARTICLE_METADATA, columns, strict=True)), data, ends, exact)
     return IngestResult(corpus, quarantine)
 
 

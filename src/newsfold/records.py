@@ -26,6 +26,10 @@ class Article:
     extra: str | None = None  # other input fields, as a JSON object string
 
 
+ARTICLE_FIELDS = tuple(field.name for field in dataclasses.fields(Article))
+ARTICLE_METADATA = tuple(name for name in ARTICLE_FIELDS if name != "text")  # all but the text
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class QuarantineRecord:
     """An input file or record that could not be read, and why."""

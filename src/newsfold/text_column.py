@@ -12,6 +12,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from newsfold.encoding import encode_text, is_lowered
 from newsfold.jit import njit
@@ -56,6 +57,32 @@ class TextColumn(Sequence[str]):
         if isinstance(texts, TextColumn):
             return texts
         return cls(encode_texts(texts), {i: t for i, t in enumerate(texts) if is_lowered(t)})
+
+    @classmethod
+    def from_arrow(cls, texts: pa.ChunkedArray) -> "TextColumn":
+        """The texts of a string column (the inverse of :meth:`arrow`), over its bytes as they
+        are (joined into one buffer when in chunks), except those encode_texts lower-cases.
+
+        Raises:
+            ValueError: A text is null.
+        """
+        # 64-bit offsets before the chunks are joined: a corpus's texts pass 2 GB (10^6 articles: 3.6).
+        texts = texts.cast(pa.large_string())
+        texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
+        if texts.null_count:
+            raise ValueError("a text is null")
+        _, offsets_buffer, data_buffer = texts.buffers()
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[texts.offset : texts.offset + len(texts) + 1]
+        data = (
+            np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
+        )
+        data = data[offsets[0] : offsets[-1]]  # over arrow's buffer (read-only), which it keeps alive
+        lowered = pc.or_(pc.match_substring(texts, "\u0130"), pc.match_substring(texts, "\u03a3"))
+        exact = {
+            row: texts[row].as_py() for row in np.flatnonzero(lowered.to_numpy(zero_copy_only=False)).tolist()
+        }
+        fresh = {row: encode_text(text) for row, text in exact.items()}
+        return patched_column(EncodedTexts(data, offsets - offsets[0]), fresh, exact)
 
     @classmethod
     def concat(cls, columns: Iterable["TextColumn"]) -> "TextColumn":
